@@ -1,0 +1,54 @@
+"""The command line: demo, methods, bench, --help."""
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from unisolve.cli import DEMO_METHODS, main, run_demo
+
+
+def test_methods_command(capsys):
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    for name in ("cg", "pcg", "sor", "ssor", "jacobi", "gauss-seidel", "ssor-pcg"):
+        assert f"\n{name} " in out
+
+
+def test_demo_small(tmp_path):
+    stream = io.StringIO()
+    png = tmp_path / "demo.png"
+    rows = run_demo(nx=16, steps=6, out=png, progress=False, stream=stream)
+    assert [r["label"] for r in rows] == [d[0] for d in DEMO_METHODS]
+    for r in rows:
+        assert r["converged"] == 6
+        assert r["final_error"] < 1e-6
+    its = {r["label"]: r["total_iterations"] for r in rows}
+    # the textbook ordering on an SPD model problem
+    assert its["AMG-PCG"] < its["CG"] < its["SOR w=1"]
+    assert its["SOR w=1.9"] < its["SOR w=1"]
+    text = stream.getvalue()
+    assert "total its" in text and "AMG-PCG" in text
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["methods", "--help"],
+                                  ["bench", "--help"]])
+def test_help(args):
+    out = subprocess.run([sys.executable, "-m", "unisolve", *args], capture_output=True,
+                         text=True, check=True).stdout
+    assert "usage: unisolve" in out
+
+
+def test_bench_unknown_name(capsys):
+    assert main(["bench", "no-such-benchmark"]) == 2
+    assert "no benchmark" in capsys.readouterr().err
+
+
+def test_import_stays_light():
+    code = ("import sys, unisolve; heavy = [m for m in ('torch', 'cupy', 'petsc4py') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

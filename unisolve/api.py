@@ -1,0 +1,140 @@
+"""``solve(problem, method=None, **options)``: pick, check, run, time.
+
+A linear-sequence problem is solved instance by instance, in order, each
+instance built from the previous solution (warm start) when the sequence says
+so, with a tqdm progress bar (``progress=False`` turns it off).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from .registry import default_method, get_method
+from .result import Result, SequenceResult
+
+__all__ = ["solve"]
+
+
+def _check_common(options: dict) -> None:
+    for name in ("rtol", "atol"):
+        if name in options:
+            v = options[name]
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or (
+                not math.isfinite(v)
+            ):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    if "maxiter" in options and options["maxiter"] is not None:
+        v = options["maxiter"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"maxiter must be a non-negative integer, got {v!r}")
+    if "callback" in options and options["callback"] is not None:
+        if not callable(options["callback"]):
+            raise TypeError("callback must be callable as callback(state)")
+
+
+def _run(problem: Any, method: Any, options: dict) -> Result:
+    if method is None:
+        name = default_method(problem.kind)
+    elif isinstance(method, str):
+        name = method
+    else:  # a solver object (e.g. a trained model)
+        if not hasattr(method, "solve"):
+            raise TypeError(
+                "method must be a registered name (see unisolve.methods()) or an object "
+                f"with a .solve(problem, **options) method, got {type(method).__name__}"
+            )
+        t0 = time.perf_counter()
+        res = method.solve(problem, **options)
+        if not res.time:
+            res.time = time.perf_counter() - t0
+        return res
+    spec = get_method(name)
+    if problem.kind not in spec.kinds:
+        raise ValueError(
+            f"method {name!r} solves problems of kind {', '.join(spec.kinds)}, "
+            f"not {problem.kind!r}"
+        )
+    spec.check_options(options)
+    accepted = {k: v for k, v in options.items() if k in spec.options}
+    t0 = time.perf_counter()
+    res = spec.func(problem, **accepted)
+    res.time = time.perf_counter() - t0
+    res.method = name
+    return res
+
+
+def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> SequenceResult:
+    from tqdm.auto import tqdm
+
+    if isinstance(method, str) or method is None:
+        spec = get_method(method or default_method("linear"))
+        spec.check_options(options)
+        hook = getattr(spec.func, "solve_sequence", None)
+        if hook is not None:  # methods that learn across instances (bandit omega, ...)
+            return hook(seq, options=options, progress=progress)
+    results = []
+    previous = None
+    bar = tqdm(range(len(seq)), desc=seq.name or "sequence", disable=not progress, leave=False)
+    for t in bar:
+        problem = seq.instance(t, previous)
+        res = _run(problem, method, dict(options))
+        results.append(res)
+        previous = res.x
+        bar.set_postfix(its=res.iterations, refresh=False)
+    return SequenceResult(results=results, info={"sequence": seq.name})
+
+
+def solve(problem: Any, method: Any = None, *, progress: bool = True, **options: Any):
+    """Solve a problem with a registered method or a solver object.
+
+    Parameters
+    ----------
+    problem : LinearProblem, LinearSequence, ...
+        What to solve (see :mod:`unisolve.problems`).
+    method : str or object, optional
+        A registered name (``unisolve.methods()`` lists them) or an object with
+        ``.solve(problem, **options)``. Default: the default method of the
+        problem's kind (``"cg"`` for linear systems).
+    progress : bool
+        Show a progress bar over the instances of a sequence.
+    **options
+        Method options. Common to all: ``rtol``, ``atol`` (stop when
+        ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` with the true residual), ``maxiter``,
+        ``x0``, ``callback(state)`` (called on x0 and every iterate; raise
+        ``StopIteration`` to stop), ``seed``.
+
+    Returns
+    -------
+    Result or SequenceResult
+
+    Raises
+    ------
+    ValueError
+        Unknown method, method not made for this kind of problem, bad tolerance.
+    TypeError
+        Unknown option (the message lists the accepted ones).
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> p = us.problems.poisson2d(16)
+    >>> r = us.solve(p, method="sor", omega=1.7, rtol=1e-8)
+    >>> r.status.name, bool(np.linalg.norm(p.b - p.A @ r.x) <= 1e-8 * np.linalg.norm(p.b))
+    ('CONVERGED', True)
+    >>> us.solve(p, method="cg", omga=1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: method 'cg' got unknown option(s) 'omga'; accepted options are: atol, ...
+    """
+    _check_common(options)
+    kind = getattr(problem, "kind", None)
+    if kind is None:
+        raise TypeError(
+            f"solve() needs a problem object (e.g. unisolve.problems.LinearProblem(A, b)), "
+            f"got {type(problem).__name__}"
+        )
+    if kind == "linear-sequence":
+        return _solve_sequence(problem, method, options, progress)
+    return _run(problem, method, options)

@@ -1,0 +1,147 @@
+"""Method registry: ``@method("name", kinds=(...))`` and :func:`methods`.
+
+A method is a plain function ``f(problem, *, option=default, ...) -> Result``.
+Its keyword-only parameters are the options it accepts; ``solve`` checks the
+user's options against them and raises a ``TypeError`` that lists them.
+Methods whose modules are heavy (torch, petsc4py) are registered lazily by
+module path and imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["MethodInfo", "MethodSpec", "get_method", "method", "methods"]
+
+#: Options every method understands (a method that has no use for one ignores it).
+COMMON_OPTIONS = ("rtol", "atol", "maxiter", "x0", "callback", "seed")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method: its function, problem kinds and accepted options."""
+
+    name: str
+    func: Callable
+    kinds: tuple
+    description: str
+    options: tuple
+    defaults: dict
+
+    def check_options(self, options: dict) -> None:
+        """Raise ``TypeError`` naming any option this method does not accept."""
+        unknown = [k for k in options if k not in self.options and k not in COMMON_OPTIONS]
+        if unknown:
+            accepted = ", ".join(sorted(set(self.options) | set(COMMON_OPTIONS)))
+            raise TypeError(
+                f"method {self.name!r} got unknown option(s) {', '.join(map(repr, unknown))}; "
+                f"accepted options are: {accepted}"
+            )
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What :func:`methods` lists: name, problem kinds, one-line description."""
+
+    name: str
+    kinds: tuple
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.name:<14} {', '.join(self.kinds):<24} {self.description}"
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_DEFAULTS: dict[str, str] = {}
+_LAZY: dict[str, str] = {}
+
+
+def method(
+    name: str, kinds: tuple = ("linear",), default_for: tuple = ()
+) -> Callable[[Callable], Callable]:
+    """Register ``func`` under ``name`` for the given problem kinds.
+
+    The first line of the function's docstring is the one-line description.
+
+    Examples
+    --------
+    >>> from unisolve.registry import method, get_method
+    >>> @method("example-identity", kinds=("linear",))
+    ... def identity(problem, *, maxiter=1):
+    ...     '''Return b (solves A = I).'''
+    >>> spec = get_method("example-identity")
+    >>> spec.options, spec.description
+    (('maxiter',), 'Return b (solves A = I).')
+    >>> _ = _REGISTRY.pop("example-identity")
+    """
+
+    def register(func: Callable) -> Callable:
+        sig = inspect.signature(func)
+        opts = tuple(
+            p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
+        )
+        defaults = {
+            p.name: p.default
+            for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty
+        }
+        doc = inspect.getdoc(func) or ""
+        description = doc.strip().splitlines()[0] if doc.strip() else name
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"method {name!r} is already registered")
+        _REGISTRY[name] = MethodSpec(name, func, tuple(kinds), description, opts, defaults)
+        for kind in default_for:
+            _DEFAULTS[kind] = name
+        return func
+
+    return register
+
+
+def register_lazy(name: str, module: str) -> None:
+    """Register ``name`` as provided by ``module``, imported on first use."""
+    _LAZY[name] = module
+
+
+def _load_builtin() -> None:
+    importlib.import_module("unisolve.solvers")
+
+
+def get_method(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` registered as ``name`` (``ValueError`` if unknown)."""
+    _load_builtin()
+    if name not in _REGISTRY and name in _LAZY:
+        importlib.import_module(_LAZY[name])
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(set(_REGISTRY) | set(_LAZY)))
+        raise ValueError(f"unknown method {name!r}; registered methods are: {known}")
+    return _REGISTRY[name]
+
+
+def default_method(kind: str) -> str:
+    """Name of the default method for a problem kind."""
+    _load_builtin()
+    if kind not in _DEFAULTS:
+        raise ValueError(f"no default method for problems of kind {kind!r}: pass method=...")
+    return _DEFAULTS[kind]
+
+
+def methods(kind: str | None = None) -> list[MethodInfo]:
+    """All registered methods (optionally only those for one problem kind).
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> names = [m.name for m in us.methods("linear")]
+    >>> {"cg", "pcg", "sor", "ssor", "jacobi", "gauss-seidel"} <= set(names)
+    True
+    """
+    _load_builtin()
+    out = [
+        MethodInfo(s.name, s.kinds, s.description)
+        for s in sorted(_REGISTRY.values(), key=lambda s: s.name)
+        if kind is None or kind in s.kinds
+    ]
+    return out
