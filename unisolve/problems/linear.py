@@ -77,14 +77,24 @@ def _as_matrix(A: Any) -> Any:
         A = np.asarray(A)
         if A.dtype.kind in "biu":
             A = A.astype(np.float64)
-    if getattr(A, "dtype", np.dtype(np.float64)).kind == "c":
+    kind = _dtype_kind(A)
+    if kind == "c":
         raise TypeError(
             "complex matrices are not supported yet: split into real and imaginary "
             "parts or solve the real 2n x 2n system"
         )
-    if getattr(A, "dtype", np.dtype(np.float64)).kind not in "f":
+    if kind != "f":
         raise TypeError(f"A must hold real floating-point numbers, got dtype {A.dtype}")
     return A
+
+
+def _dtype_kind(a: Any) -> str:
+    """numpy-style dtype kind ('f', 'c', 'i', ...) of any supported array."""
+    if backend.is_torch(a):
+        if a.dtype.is_complex:
+            return "c"
+        return "f" if a.dtype.is_floating_point else "i"
+    return np.dtype(getattr(a, "dtype", np.float64)).kind
 
 
 def _as_vector(v: Any, n: int, name: str) -> Any:

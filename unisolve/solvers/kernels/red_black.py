@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "PARALLEL_MIN_NODES",
     "SWEEP_COLOURS",
     "red_black_rows",
     "red_black_sor_sweep_2d",
@@ -41,6 +42,11 @@ SWEEP_COLOURS = {
 }
 
 
+#: Grids with fewer nodes are swept by the serial kernel: below this size a
+#: parallel launch costs more than it saves (and much more on a busy machine).
+PARALLEL_MIN_NODES = 1 << 15
+
+
 def _colours(sweep: str) -> np.ndarray:
     try:
         return SWEEP_COLOURS[sweep]
@@ -50,51 +56,81 @@ def _colours(sweep: str) -> np.ndarray:
         ) from None
 
 
-@njit(parallel=True, cache=True)
-def _red_black_colours_2d(x, b, diagonal, offdiagonal, omega, colours):
-    """Update the colours in ``colours`` one after another; rows of a colour in parallel."""
+@njit(cache=True, inline="always")
+def _relax_line_2d(x, b, diagonal, offdiagonal, w, colour, i):
+    """Update (1) on the nodes of ``colour`` in grid row ``i``; ``w = ω / d``."""
     n0, n1 = x.shape
-    w = omega / diagonal
-    for c in colours:
-        for i in prange(n0):
-            for j in range((i + c) & 1, n1, 2):
-                s = 0.0
-                if i > 0:
-                    s += x[i - 1, j]
-                if i < n0 - 1:
-                    s += x[i + 1, j]
-                if j > 0:
-                    s += x[i, j - 1]
-                if j < n1 - 1:
-                    s += x[i, j + 1]
-                # (1)  x_p ← x_p + ω (b_p − d x_p − o Σ_q x_q) / d
-                x[i, j] += w * (b[i, j] - diagonal * x[i, j] - offdiagonal * s)
+    for j in range((i + colour) & 1, n1, 2):
+        s = 0.0
+        if i > 0:
+            s += x[i - 1, j]
+        if i < n0 - 1:
+            s += x[i + 1, j]
+        if j > 0:
+            s += x[i, j - 1]
+        if j < n1 - 1:
+            s += x[i, j + 1]
+        # (1)  x_p ← x_p + ω (b_p − d x_p − o Σ_q x_q) / d
+        x[i, j] += w * (b[i, j] - diagonal * x[i, j] - offdiagonal * s)
+
+
+@njit(cache=True, inline="always")
+def _relax_plane_3d(x, b, diagonal, offdiagonal, w, colour, i):
+    """Update (1) on the nodes of ``colour`` in grid plane ``i``; ``w = ω / d``."""
+    n0, n1, n2 = x.shape
+    for j in range(n1):
+        for k in range((i + j + colour) & 1, n2, 2):
+            s = 0.0
+            if i > 0:
+                s += x[i - 1, j, k]
+            if i < n0 - 1:
+                s += x[i + 1, j, k]
+            if j > 0:
+                s += x[i, j - 1, k]
+            if j < n1 - 1:
+                s += x[i, j + 1, k]
+            if k > 0:
+                s += x[i, j, k - 1]
+            if k < n2 - 1:
+                s += x[i, j, k + 1]
+            # (1)  x_p ← x_p + ω (b_p − d x_p − o Σ_q x_q) / d
+            x[i, j, k] += w * (b[i, j, k] - diagonal * x[i, j, k] - offdiagonal * s)
 
 
 @njit(parallel=True, cache=True)
-def _red_black_colours_3d(x, b, diagonal, offdiagonal, omega, colours):
-    """3D twin of :func:`_red_black_colours_2d`: planes ``i`` of one colour in parallel."""
-    n0, n1, n2 = x.shape
+def _red_black_colours_2d_parallel(x, b, diagonal, offdiagonal, omega, colours):
+    """The colours one after another; the rows of one colour in parallel (prange)."""
     w = omega / diagonal
     for c in colours:
-        for i in prange(n0):
-            for j in range(n1):
-                for k in range((i + j + c) & 1, n2, 2):
-                    s = 0.0
-                    if i > 0:
-                        s += x[i - 1, j, k]
-                    if i < n0 - 1:
-                        s += x[i + 1, j, k]
-                    if j > 0:
-                        s += x[i, j - 1, k]
-                    if j < n1 - 1:
-                        s += x[i, j + 1, k]
-                    if k > 0:
-                        s += x[i, j, k - 1]
-                    if k < n2 - 1:
-                        s += x[i, j, k + 1]
-                    # (1)  x_p ← x_p + ω (b_p − d x_p − o Σ_q x_q) / d
-                    x[i, j, k] += w * (b[i, j, k] - diagonal * x[i, j, k] - offdiagonal * s)
+        for i in prange(x.shape[0]):
+            _relax_line_2d(x, b, diagonal, offdiagonal, w, c, i)
+
+
+@njit(cache=True)
+def _red_black_colours_2d_serial(x, b, diagonal, offdiagonal, omega, colours):
+    """Serial twin of :func:`_red_black_colours_2d_parallel` for small grids."""
+    w = omega / diagonal
+    for c in colours:
+        for i in range(x.shape[0]):
+            _relax_line_2d(x, b, diagonal, offdiagonal, w, c, i)
+
+
+@njit(parallel=True, cache=True)
+def _red_black_colours_3d_parallel(x, b, diagonal, offdiagonal, omega, colours):
+    """The colours one after another; the planes ``i`` of one colour in parallel."""
+    w = omega / diagonal
+    for c in colours:
+        for i in prange(x.shape[0]):
+            _relax_plane_3d(x, b, diagonal, offdiagonal, w, c, i)
+
+
+@njit(cache=True)
+def _red_black_colours_3d_serial(x, b, diagonal, offdiagonal, omega, colours):
+    """Serial twin of :func:`_red_black_colours_3d_parallel` for small grids."""
+    w = omega / diagonal
+    for c in colours:
+        for i in range(x.shape[0]):
+            _relax_plane_3d(x, b, diagonal, offdiagonal, w, c, i)
 
 
 def red_black_sor_sweep_2d(
@@ -124,7 +160,9 @@ def red_black_sor_sweep_2d(
     Notes
     -----
     Update (1) of the module docstring, ``numba.prange`` over ``i`` within one
-    colour. The caller guarantees ``diagonal != 0`` and matching shapes.
+    colour (grids of fewer than :data:`PARALLEL_MIN_NODES` nodes use the
+    serial twin of the kernel). The caller guarantees ``diagonal != 0`` and
+    matching shapes.
 
     Examples
     --------
@@ -135,7 +173,11 @@ def red_black_sor_sweep_2d(
     array([[0.25 , 0.375],
            [0.375, 0.25 ]])
     """
-    _red_black_colours_2d(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
+    kernel = (
+        _red_black_colours_2d_parallel if x.size >= PARALLEL_MIN_NODES
+        else _red_black_colours_2d_serial
+    )
+    kernel(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
 
 
 def red_black_sor_sweep_3d(
@@ -159,7 +201,11 @@ def red_black_sor_sweep_3d(
     >>> x[0, 0, 0], x[0, 0, 1]      # red: b/6; black: (6 + 3 * 1) / 6
     (np.float64(1.0), np.float64(1.5))
     """
-    _red_black_colours_3d(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
+    kernel = (
+        _red_black_colours_3d_parallel if x.size >= PARALLEL_MIN_NODES
+        else _red_black_colours_3d_serial
+    )
+    kernel(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
 
 
 def red_black_rows(shape: tuple) -> np.ndarray:

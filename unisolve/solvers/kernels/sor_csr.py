@@ -67,7 +67,7 @@ def inverse_diagonal(A) -> np.ndarray:
     if zero.size:
         raise ValueError(
             f"A has a zero on the diagonal (row {int(zero[0])}"
-            f"{' and %d more' % (zero.size - 1) if zero.size > 1 else ''}): SOR, SSOR, "
+            f"{f' and {zero.size - 1} more' if zero.size > 1 else ''}): SOR, SSOR, "
             "Gauss-Seidel and Jacobi divide by a_ii. Reorder the unknowns (e.g. a "
             "permutation that puts nonzeros on the diagonal) or use method='cg'/'pcg'"
         )
@@ -84,7 +84,7 @@ def sor_sweep(A, x: np.ndarray, b: np.ndarray, omega: float, sweep: str = "forwa
     >>> A = sp.csr_array(np.array([[4.0, -1.0], [-1.0, 4.0]]))
     >>> x = np.zeros(2); sor_sweep(A, x, np.array([3.0, 3.0]), omega=1.0)
     >>> x
-    array([0.75    , 0.9375  ])
+    array([0.75  , 0.9375])
     """
     if inv_diag is None:
         inv_diag = inverse_diagonal(A)

@@ -1,0 +1,394 @@
+"""Conjugate gradients, plain and preconditioned: methods "cg", "pcg", "ssor-pcg".
+
+Hestenes & Stiefel, "Methods of conjugate gradients for solving linear
+systems", J. Res. Nat. Bur. Standards 49 (1952). For SPD A and SPD M (M = I
+for plain CG), with ``z = M⁻¹ r``:
+
+    r_0 = b − A x_0,   z_0 = M⁻¹ r_0,   p_0 = z_0
+    α_k = r_kᵀ z_k / p_kᵀ A p_k                                        (1)
+    x_{k+1} = x_k + α_k p_k                                            (2)
+    r_{k+1} = r_k − α_k A p_k          (the recursive residual)         (3)
+    β_k = r_{k+1}ᵀ z_{k+1} / r_kᵀ z_k                                  (4)
+    p_{k+1} = z_{k+1} + β_k p_k                                        (5)
+
+Stopping rule (the project's): ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` with the
+TRUE residual. The recursive r of (3) drifts from ``b − A x`` in floating
+point, so when ``‖r_k‖`` meets the threshold, ``b − A x_k`` is recomputed;
+if it meets the threshold too the solve has CONVERGED, else r is replaced by
+the true residual and the direction restarted, ``p = M⁻¹ r`` (residual
+replacement, as in van der Vorst & Ye, SIAM J. Sci. Comput. 22, 2000).
+``residual="true"`` recomputes ``b − A x_k`` at every iterate (one more
+matvec per iteration) and records that; the iterates are the same.
+
+``pᵀAp ≤ 0`` (A not SPD) or ``rᵀz ≤ 0`` for r ≠ 0 (M not SPD) ends the solve
+with ``Status.BREAKDOWN`` at the last good iterate.
+
+The vector work runs on the input's own library: fused one-thread numba
+kernels for numpy (:mod:`unisolve.solvers.kernels.cg_fused`: ``A p`` with
+``pᵀAp`` in one pass, the x and r updates with ``rᵀr`` in another, no
+temporaries), plain array arithmetic for CuPy and torch. A may be a scipy
+sparse matrix, a dense array, a scipy ``LinearOperator``, a cupyx sparse
+matrix or a CuPy array.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .. import backend
+from ..registry import method
+from ..result import IterationMonitor, IterationState, Result, Status
+from .kernels import cg_fused
+from .preconditioners import make_preconditioner
+
+if TYPE_CHECKING:
+    from ..problems.linear import LinearProblem
+
+__all__ = ["cg", "pcg", "ssor_pcg"]
+
+_RESIDUAL_MODES = ("recursive", "true")
+
+
+class _HostVectorOps:
+    """numpy float vectors: fused one-thread numba kernels, preallocated A p buffer."""
+
+    def __init__(self, A: Any, x: np.ndarray) -> None:
+        self.matvec = _matvec(A)
+        self._csr = A if sp.issparse(A) and A.format == "csr" else None
+        self._q = np.empty_like(x) if self._csr is not None else None
+
+    def matvec_dot(self, p: np.ndarray) -> tuple[np.ndarray, float]:
+        if self._csr is not None:
+            return self._q, cg_fused.csr_matvec_dot(self._csr, p, self._q)  # q = A p, pᵀq
+        q = self.matvec(p)
+        return q, self.dot(p, q)
+
+    @staticmethod
+    def dot(u: np.ndarray, v: np.ndarray) -> float:
+        return float(cg_fused.dot(u, v))
+
+    @staticmethod
+    def update(alpha: float, p: np.ndarray, q: np.ndarray, x: np.ndarray,
+               r: np.ndarray) -> float:
+        return float(cg_fused.cg_update_dot(alpha, p, q, x, r))  # x += αp, r −= αq; rᵀr
+
+    @staticmethod
+    def xpby(z: np.ndarray, beta: float, p: np.ndarray) -> None:
+        cg_fused.xpby(z, beta, p)  # p ← z + β p
+
+    @staticmethod
+    def copy(x: np.ndarray) -> np.ndarray:
+        return np.array(x, copy=True, order="C")
+
+
+class _ArrayVectorOps:
+    """Any array-API library (CuPy, torch, unusual numpy dtypes): plain arithmetic."""
+
+    def __init__(self, A: Any, x: Any) -> None:
+        self.matvec = _matvec(A)
+        self.xp = backend.namespace(x)
+
+    def matvec_dot(self, p: Any) -> tuple[Any, float]:
+        q = self.matvec(p)  # q = A p
+        return q, self.dot(p, q)
+
+    def dot(self, u: Any, v: Any) -> float:
+        return float(self.xp.vecdot(u, v))
+
+    def update(self, alpha: float, p: Any, q: Any, x: Any, r: Any) -> float:
+        x += alpha * p  # x ← x + α p
+        r -= alpha * q  # r ← r − α A p
+        return self.dot(r, r)
+
+    @staticmethod
+    def xpby(z: Any, beta: float, p: Any) -> None:
+        p *= beta
+        p += z  # p ← z + β p
+
+    def copy(self, x: Any) -> Any:
+        return self.xp.asarray(x, copy=True)
+
+
+def _vector_ops(A: Any, x: Any):
+    if backend.library_of(x) == "numpy" and x.dtype in (np.float32, np.float64):
+        return _HostVectorOps(A, x)
+    return _ArrayVectorOps(A, x)
+
+
+def _matvec(A: Any) -> Callable[[Any], Any]:
+    if isinstance(A, spla.LinearOperator):
+        return A.matvec
+    return A.__matmul__  # scipy / cupyx sparse, numpy / cupy / torch dense
+
+
+def _check_residual_mode(residual: Any) -> None:
+    if residual not in _RESIDUAL_MODES:
+        raise ValueError(
+            f"residual must be 'recursive' (record sqrt(rᵀr), verify with b − A x at the "
+            f"end) or 'true' (record ‖b − A x‖ every iteration), got {residual!r}"
+        )
+
+
+def _residual_kind(residual: str, preconditioned: bool) -> str:
+    if residual == "true":
+        return "true: residuals[k] = ‖b − A x_k‖, recomputed at every iterate"
+    which = (
+        "the unpreconditioned recursive residual sqrt(r_kᵀ r_k), not rᵀM⁻¹r"
+        if preconditioned
+        else "the recursive residual sqrt(r_kᵀ r_k)"
+    )
+    return (
+        f"recursive: residuals[k] is {which} (equal to ‖b − A x_k‖ in exact arithmetic), "
+        "except at the indices in info['true_residual_indices'] (x0, every iterate where "
+        "the recursive norm met the threshold, and the last entry), where it is the true "
+        "‖b − A x_k‖"
+    )
+
+
+def _conjugate_gradients(
+    problem: LinearProblem,
+    precond: Callable[[Any], Any] | None,
+    *,
+    rtol: float,
+    atol: float,
+    maxiter: int | None,
+    x0: Any,
+    callback: Callable[[IterationState], Any] | None,
+    residual: str,
+    name: str,
+    info: dict,
+) -> Result:
+    """CG (precond None) or PCG on ``problem``: equations (1)-(5) of the module docstring."""
+    _check_residual_mode(residual)
+    A, b = problem.A, problem.b
+    x = problem.initial_guess(x0)
+    if backend.library_of(b) == "numpy":
+        dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
+        b, x = b.astype(dtype, copy=False), x.astype(dtype, copy=False)
+    ops = _vector_ops(A, x)
+    dot, matvec = ops.dot, ops.matvec
+    maxiter = 10 * problem.n if maxiter is None else maxiter
+    monitor = IterationMonitor(math.sqrt(dot(b, b)), rtol, atol, maxiter, callback)
+    threshold = monitor.threshold
+    every_iterate = residual == "true"
+
+    zero_start = x0 is None and problem.x0 is None
+    r = ops.copy(b) if zero_start else b - matvec(x)  # r_0 = b − A x_0
+    true_at = [0]
+    replacements = 0
+    status = monitor.start(x, math.sqrt(dot(r, r)))
+    if status is None:
+        z = r if precond is None else precond(r)  # z_0 = M⁻¹ r_0
+        rho = dot(r, z)  # r_kᵀ z_k
+        p = ops.copy(z)  # p_0 = z_0
+        while True:
+            if precond is not None and not rho > 0:
+                status = Status.NONFINITE if math.isnan(rho) else Status.BREAKDOWN
+                info["breakdown"] = f"rᵀM⁻¹r = {rho:.6g} <= 0: the preconditioner is not SPD"
+                break
+            q, pq = ops.matvec_dot(p)  # q = A p_k,  p_kᵀ A p_k
+            if not pq > 0:
+                status = Status.NONFINITE if math.isnan(pq) else Status.BREAKDOWN
+                info["breakdown"] = f"pᵀAp = {pq:.6g} <= 0: A is not symmetric positive definite"
+                info["pAp"] = pq
+                break
+            alpha = rho / pq  # (1) α = rᵀz / pᵀAp
+            rr = ops.update(alpha, p, q, x, r)  # (2) x ← x + α p, (3) r ← r − α A p; rᵀr
+            rnorm = math.sqrt(rr)
+            if precond is None:
+                z, rho_next = r, rr
+            else:
+                z = precond(r)  # z = M⁻¹ r
+                rho_next = dot(r, z)
+            restart = False
+            if every_iterate or rnorm <= threshold:
+                r_true = b - matvec(x)  # the true residual b − A x_{k+1}
+                true_norm = math.sqrt(dot(r_true, r_true))
+                true_at.append(monitor.iterations + 1)
+                if rnorm <= threshold < true_norm:  # residual replacement + restart
+                    r = r_true
+                    z = r if precond is None else precond(r)
+                    rho_next = dot(r, z)
+                    restart = True
+                    replacements += 1
+                rnorm = true_norm
+            status = monitor.step(x, rnorm)
+            if status is not None:
+                break
+            if restart:
+                p = ops.copy(z)  # p = M⁻¹ r
+            else:
+                ops.xpby(z, rho_next / rho, p)  # (4)-(5) p ← z + β p,  β = r₊ᵀz₊ / rᵀz
+            rho = rho_next
+
+    last = len(monitor.residuals) - 1
+    if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
+        r_true = b - matvec(x)
+        monitor.residuals[-1] = math.sqrt(dot(r_true, r_true))
+        true_at.append(last)
+    info["residual_kind"] = _residual_kind(residual, precond is not None)
+    info["true_residual_indices"] = true_at
+    info["replacements"] = replacements
+    return monitor.result(x, status, method=name, **info)
+
+
+@method("cg", kinds=("linear",), default_for=("linear",))
+def cg(
+    problem: LinearProblem,
+    *,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = None,
+    residual: str = "recursive",
+) -> Result:
+    """Conjugate gradients (Hestenes–Stiefel) for SPD systems.
+
+    Stops when ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` for the true residual.
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        SPD ``A`` (scipy sparse, dense, LinearOperator, cupyx sparse) and ``b``.
+    rtol, atol : float
+        Tolerances of the stopping rule above.
+    maxiter : int, optional
+        Iteration cap; default ``10 * n`` (as scipy).
+    x0 : array, optional
+        Initial guess (default ``problem.x0``, else zeros).
+    callback : callable, optional
+        ``callback(state)`` at x0 and after every iteration; ``state.x`` is the
+        solver's working array (copy it to keep it). ``StopIteration`` stops.
+    seed : int, optional
+        Unused (CG is deterministic); accepted like in every method.
+    residual : {'recursive', 'true'}
+        'recursive' records the cheap ``sqrt(rᵀr)`` and recomputes ``b − A x``
+        only when it meets the threshold (residual replacement if the true
+        one does not); 'true' recomputes ``b − A x`` every iteration.
+
+    Returns
+    -------
+    Result
+        ``residuals[-1]`` is always the true ``‖b − A x‖`` at the returned x;
+        ``info['residual_kind']`` says exactly what the other entries are.
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> p = us.problems.poisson2d(32)
+    >>> r = us.solve(p, method="cg", rtol=1e-10)
+    >>> r.status.name, r.iterations
+    ('CONVERGED', 111)
+    >>> bool(r.residuals[-1] == np.linalg.norm(p.b - p.A @ r.x) <= r.info["threshold"])
+    True
+    """
+    return _conjugate_gradients(
+        problem, None, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
+        residual=residual, name="cg", info={"preconditioner": None},
+    )
+
+
+@method("pcg", kinds=("linear",))
+def pcg(
+    problem: LinearProblem,
+    *,
+    preconditioner: Any = "jacobi",
+    omega: float = 1.0,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = None,
+    residual: str = "recursive",
+) -> Result:
+    """Preconditioned conjugate gradients: jacobi, ssor, ic0, amg or your own M⁻¹.
+
+    Stops when ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` for the true, unpreconditioned
+    residual; ``residuals`` holds ``sqrt(rᵀr)`` of the unpreconditioned r,
+    never ``rᵀM⁻¹r`` (see ``info['residual_kind']``).
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        SPD system.
+    preconditioner : {'jacobi', 'ssor', 'ic0', 'amg'}, callable or LinearOperator
+        ``M⁻¹``: a name (see :mod:`unisolve.solvers.preconditioners`), a callable
+        ``r -> M⁻¹ r`` or a LinearOperator applying ``M⁻¹``. M must be SPD.
+    omega : float
+        SSOR relaxation weight in (0, 2) (only for 'ssor').
+    rtol, atol, maxiter, x0, callback, seed, residual
+        As for :func:`cg`.
+
+    Returns
+    -------
+    Result
+        ``info['preconditioner']`` names M; ``residuals[-1]`` is the true
+        ``‖b − A x‖`` at the returned x.
+
+    Raises
+    ------
+    ValueError
+        Unknown preconditioner name (the message lists them), omega outside
+        (0, 2), IC(0) breakdown.
+    TypeError
+        A preconditioner that is neither a name, a callable nor a LinearOperator.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> p = us.problems.poisson2d(32)
+    >>> [us.solve(p, method="pcg", preconditioner=m).iterations for m in ("jacobi", "ic0")]
+    [97, 35]
+    """
+    _check_residual_mode(residual)  # before a possibly costly set-up (ic0, amg)
+    M = make_preconditioner(preconditioner, problem.A, omega=omega)
+    info: dict = {"preconditioner": M.name}
+    if M.name == "ssor":
+        info["omega"] = M.omega
+    return _conjugate_gradients(
+        problem, M, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
+        residual=residual, name="pcg", info=info,
+    )
+
+
+@method("ssor-pcg", kinds=("linear",))
+def ssor_pcg(
+    problem: LinearProblem,
+    *,
+    omega: float = 1.0,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = None,
+    residual: str = "recursive",
+) -> Result:
+    """SSOR-preconditioned CG: "pcg" with preconditioner="ssor" and weight omega.
+
+    ``M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))``, applied as one symmetric SOR
+    sweep from zero. Options as for :func:`pcg`.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> p = us.problems.poisson2d(32)
+    >>> r = us.solve(p, method="ssor-pcg", omega=1.6)
+    >>> r.converged, r.info["preconditioner"], r.info["omega"]
+    (True, 'ssor', 1.6)
+    """
+    _check_residual_mode(residual)
+    M = make_preconditioner("ssor", problem.A, omega=omega)
+    return _conjugate_gradients(
+        problem, M, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
+        residual=residual, name="ssor-pcg", info={"preconditioner": "ssor", "omega": M.omega},
+    )

@@ -1,0 +1,271 @@
+"""Preconditioners for PCG: each is a callable ``z = M⁻¹ r`` with a ``name``.
+
+    jacobi  M = D                                    z = D⁻¹ r
+    ssor    M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))   one symmetric SOR sweep on A z = r from z = 0
+    ic0     M = L Lᵀ, zero-fill incomplete Cholesky  z = L⁻ᵀ (L⁻¹ r)
+    amg     one smoothed-aggregation V-cycle (pyamg) from z = 0
+
+Here A = L + D + U (strictly lower, diagonal, strictly upper). That one
+symmetric SOR sweep from zero applies exactly the SSOR ``M⁻¹`` is the classical
+identity behind SSOR preconditioning (Axelsson 1972; Saad, *Iterative Methods
+for Sparse Linear Systems*, 2nd ed., §10.2). A user may pass any callable
+``r -> M⁻¹ r`` or a scipy ``LinearOperator`` instead of a name; M must be SPD
+for PCG.
+
+Examples
+--------
+>>> import numpy as np, unisolve as us
+>>> p = us.problems.poisson2d(8)
+>>> M = make_preconditioner("jacobi", p.A)
+>>> M.name, bool(np.allclose(M(p.b), p.b / 4.0))
+('jacobi', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .. import backend
+from .kernels.ic0 import ic0_factor, solve_lower, solve_upper
+from .kernels.sor_csr import inverse_diagonal, sor_sweep
+
+__all__ = [
+    "PRECONDITIONERS",
+    "AMGPreconditioner",
+    "CallablePreconditioner",
+    "IC0Preconditioner",
+    "JacobiPreconditioner",
+    "SSORPreconditioner",
+    "make_preconditioner",
+]
+
+#: Preconditioner names accepted by ``make_preconditioner`` and ``method="pcg"``.
+PRECONDITIONERS = ("jacobi", "ssor", "ic0", "amg")
+
+
+def _host_csr(A: Any, name: str) -> sp.csr_array:
+    """A as a float64 scipy CSR matrix; ValueError for inputs without stored entries."""
+    if isinstance(A, spla.LinearOperator):
+        raise ValueError(
+            f"preconditioner {name!r} needs the entries of A, but A is a LinearOperator: "
+            "pass A as a sparse or dense matrix, or pass preconditioner=<callable r -> M⁻¹r>"
+        )
+    if backend.library_of(A) != "numpy":
+        raise ValueError(
+            f"preconditioner {name!r} runs on the CPU only, but A is a {backend.library_of(A)} "
+            "array: use preconditioner='jacobi' on the GPU, or move A and b to numpy/scipy"
+        )
+    return sp.csr_array(A, dtype=np.float64)
+
+
+class JacobiPreconditioner:
+    """``z = D⁻¹ r`` with D the diagonal of A (any backend with ``A.diagonal()``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = JacobiPreconditioner(np.array([[2.0, 1.0], [1.0, 4.0]]))
+    >>> M(np.array([2.0, 2.0]))
+    array([1. , 0.5])
+    """
+
+    name = "jacobi"
+
+    def __init__(self, A: Any) -> None:
+        if isinstance(A, spla.LinearOperator):
+            raise ValueError(
+                "preconditioner 'jacobi' needs the diagonal of A, but A is a LinearOperator: "
+                "pass preconditioner=<callable r -> r / diag(A)> instead"
+            )
+        d = A.diagonal()
+        if backend.library_of(d) == "numpy":
+            d = np.asarray(d, dtype=np.float64)
+        if not bool((d != 0).all()):
+            raise ValueError(
+                "preconditioner 'jacobi' divides by diag(A), which has a zero: use "
+                "preconditioner='amg' or method='cg'"
+            )
+        self.inv_diag = 1.0 / d
+
+    def __call__(self, r: Any) -> Any:
+        return self.inv_diag * r  # z = D⁻¹ r
+
+
+class SSORPreconditioner:
+    """``z = M⁻¹ r``, ``M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))``: one SSOR sweep from 0.
+
+    Parameters
+    ----------
+    A : scipy sparse or dense matrix
+        Symmetric with a nonzero diagonal (M is then SPD when A is).
+    omega : float
+        Relaxation weight in (0, 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[4.0, -1.0], [-1.0, 4.0]])
+    >>> D, L, U = np.diag(np.diag(A)), np.tril(A, -1), np.triu(A, 1)
+    >>> w = 1.2
+    >>> M = (D + w * L) @ np.linalg.inv(D) @ (D + w * U) / (w * (2 - w))
+    >>> r = np.array([1.0, 2.0])
+    >>> bool(np.allclose(SSORPreconditioner(A, omega=w)(r), np.linalg.solve(M, r)))
+    True
+    """
+
+    name = "ssor"
+
+    def __init__(self, A: Any, omega: float = 1.0) -> None:
+        if isinstance(omega, bool) or not isinstance(omega, (int, float, np.floating)):
+            raise TypeError(f"omega must be a number in (0, 2), got {omega!r}")
+        if not 0.0 < float(omega) < 2.0:
+            raise ValueError(
+                f"omega must lie in (0, 2) for SSOR to be a convergent, SPD preconditioner, "
+                f"got {omega!r}"
+            )
+        self.omega = float(omega)
+        self.A = _host_csr(A, "ssor")
+        self.inv_diag = inverse_diagonal(self.A)
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        z = np.zeros_like(r)
+        # forward then backward SOR sweep on A z = r from z = 0  ⇔  z = M_SSOR⁻¹ r
+        sor_sweep(self.A, z, r, self.omega, sweep="symmetric", inv_diag=self.inv_diag)
+        return z
+
+
+class IC0Preconditioner:
+    """``z = (L Lᵀ)⁻¹ r`` with L the zero-fill incomplete Cholesky factor of A.
+
+    Raises ``ValueError`` (suggesting 'jacobi' or 'amg') when IC(0) breaks down.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[4.0, -1.0], [-1.0, 4.0]])
+    >>> bool(np.allclose(IC0Preconditioner(A)(np.array([3.0, 3.0])), [1.0, 1.0]))
+    True
+    """
+
+    name = "ic0"
+
+    def __init__(self, A: Any) -> None:
+        self.L = ic0_factor(_host_csr(A, "ic0"))  # A ≈ L Lᵀ on the pattern of tril(A)
+        self.U = sp.csr_array(self.L.T)  # Lᵀ as sorted CSR: diagonal first in each row
+        self.U.sort_indices()
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        y = solve_lower(self.L, r)  # y = L⁻¹ r
+        return solve_upper(self.U, y, out=y)  # z = L⁻ᵀ y
+
+
+class AMGPreconditioner:
+    """One smoothed-aggregation AMG V-cycle: ``pyamg.smoothed_aggregation_solver(A)``.
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> p = us.problems.poisson2d(16)
+    >>> M = AMGPreconditioner(p.A)
+    >>> z = M(p.b)
+    >>> bool(np.linalg.norm(p.b - p.A @ z) < 0.5 * np.linalg.norm(p.b))
+    True
+    """
+
+    name = "amg"
+
+    def __init__(self, A: Any) -> None:
+        import pyamg
+
+        self.ml = pyamg.smoothed_aggregation_solver(_host_csr(A, "amg"))
+        self.M = self.ml.aspreconditioner(cycle="V")
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        return self.M.matvec(r)
+
+
+class CallablePreconditioner:
+    """Wrap a user's ``r -> M⁻¹ r`` callable (e.g. a LinearOperator's ``matvec``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = CallablePreconditioner(lambda r: r / 2, name="half")
+    >>> M.name, M(np.array([2.0, 4.0]))
+    ('half', array([1., 2.]))
+    """
+
+    def __init__(self, func: Callable[[Any], Any], name: str = "callable") -> None:
+        self.func = func
+        self.name = name
+
+    def __call__(self, r: Any) -> Any:
+        return self.func(r)
+
+
+def make_preconditioner(spec: Any, A: Any, *, omega: float = 1.0) -> Callable[[Any], Any]:
+    """Build ``z = M⁻¹ r`` from a name, a callable or a ``LinearOperator``.
+
+    Parameters
+    ----------
+    spec : {'jacobi', 'ssor', 'ic0', 'amg'}, callable or LinearOperator
+        What to apply. A callable receives r and returns ``M⁻¹ r``; a
+        LinearOperator is applied with ``.matvec``.
+    A : matrix
+        The system matrix the named preconditioners are built from.
+    omega : float
+        Relaxation weight for 'ssor'.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the choices), or one that cannot be
+        built for this A.
+    TypeError
+        Anything that is neither a name, a callable nor a LinearOperator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> make_preconditioner("ilu", np.eye(2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown preconditioner 'ilu'; choose one of 'jacobi', 'ssor', 'ic0', 'amg', ...
+    >>> make_preconditioner(lambda r: r / 2, np.eye(2)).name
+    'callable'
+    """
+    if isinstance(spec, str):
+        if spec == "jacobi":
+            return JacobiPreconditioner(A)
+        if spec == "ssor":
+            return SSORPreconditioner(A, omega=omega)
+        if spec == "ic0":
+            return IC0Preconditioner(A)
+        if spec == "amg":
+            return AMGPreconditioner(A)
+        raise ValueError(
+            f"unknown preconditioner {spec!r}; choose one of "
+            f"{', '.join(map(repr, PRECONDITIONERS))}, or pass a callable r -> M⁻¹ r "
+            "or a scipy LinearOperator"
+        )
+    if isinstance(spec, spla.LinearOperator):
+        if tuple(spec.shape) != tuple(A.shape):
+            raise ValueError(
+                f"preconditioner LinearOperator has shape {tuple(spec.shape)} but A is "
+                f"{tuple(A.shape)}: M⁻¹ must be n x n"
+            )
+        return CallablePreconditioner(spec.matvec, name="LinearOperator")
+    if callable(spec):
+        name = getattr(spec, "name", None)
+        return CallablePreconditioner(spec, name=name if isinstance(name, str) else "callable")
+    raise TypeError(
+        f"preconditioner must be one of {', '.join(map(repr, PRECONDITIONERS))}, a callable "
+        f"r -> M⁻¹ r or a scipy LinearOperator, got {type(spec).__name__}"
+    )
