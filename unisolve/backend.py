@@ -111,5 +111,7 @@ def all_finite(x: Any) -> bool:
     if is_torch(x):
         import torch
 
+        if x.layout != torch.strided:  # sparse COO / CSR: check the stored values
+            x = x.coalesce().values() if x.layout == torch.sparse_coo else x.values()
         return bool(torch.isfinite(x).all())
     return bool(np.isfinite(x).all())

@@ -96,7 +96,6 @@ def _plot_demo(histories: dict, seq, path: Path) -> Path:
     ax1.set_ylabel("iterations to rtol")
     ax1.set_yscale("log")
     ax1.set_title("iterations per Crank–Nicolson step")
-    ax1.legend(fontsize=8)
     ax2.set_xlabel("iteration")
     ax2.set_ylabel("‖b − A x‖ (true residual)")
     ax2.set_title("convergence on the last step")

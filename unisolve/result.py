@@ -224,6 +224,17 @@ class IterationMonitor:
         self.iterations += 1
         return self._check(x, rnorm)
 
+    def replace_last(self, rnorm: float) -> None:
+        """Overwrite the last recorded measure (e.g. by the true residual at the end).
+
+        Examples
+        --------
+        >>> m = IterationMonitor(bnorm=1.0, rtol=0.1, atol=0.0, maxiter=5)
+        >>> _ = m.start(None, 1.0); m.replace_last(0.5); m.residuals
+        [0.5]
+        """
+        self.residuals[-1] = float(rnorm)
+
     def result(self, x: Any, status: Status, method: str, **info: Any) -> Result:
         """Package the run as a :class:`Result` (time is filled in by ``solve``)."""
         info.setdefault("threshold", self.threshold)

@@ -230,7 +230,7 @@ def _conjugate_gradients(
     last = len(monitor.residuals) - 1
     if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
         r_true = b - matvec(x)
-        monitor.residuals[-1] = math.sqrt(dot(r_true, r_true))
+        monitor.replace_last(math.sqrt(dot(r_true, r_true)))
         true_at.append(last)
     info["residual_kind"] = _residual_kind(residual, precond is not None)
     info["true_residual_indices"] = true_at
