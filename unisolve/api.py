@@ -65,9 +65,17 @@ def _run(problem: Any, method: Any, options: dict) -> Result:
     return res
 
 
-def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> SequenceResult:
-    from tqdm.auto import tqdm
+def _progress_bar(iterable: Any, desc: str, disable: bool):
+    """tqdm (the notebook widget where ipywidgets is installed, text otherwise)."""
+    import warnings
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TqdmWarning: no ipywidgets -> text bar
+        from tqdm.auto import tqdm
+    return tqdm(iterable, desc=desc, disable=disable, leave=False)
+
+
+def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> SequenceResult:
     if isinstance(method, str) or method is None:
         spec = get_method(method or default_method("linear"))
         spec.check_options(options)
@@ -76,7 +84,7 @@ def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> Seq
             return hook(seq, options=options, progress=progress)
     results = []
     previous = None
-    bar = tqdm(range(len(seq)), desc=seq.name or "sequence", disable=not progress, leave=False)
+    bar = _progress_bar(range(len(seq)), seq.name or "sequence", disable=not progress)
     for t in bar:
         problem = seq.instance(t, previous)
         res = _run(problem, method, dict(options))
