@@ -26,3 +26,14 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason=f"gpu test skipped: {why}")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+@pytest.fixture
+def cupy():
+    """The cupy module, for `gpu`-marked tests (which are skipped without a device)."""
+    ok, why = _gpu_available()
+    if not ok:
+        pytest.skip(why)
+    import cupy
+
+    return cupy

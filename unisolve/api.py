@@ -84,7 +84,10 @@ def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> Seq
             return hook(seq, options=options, progress=progress)
     results = []
     previous = None
-    bar = _progress_bar(range(len(seq)), seq.name or "sequence", disable=not progress)
+    label = method if isinstance(method, str) else (
+        default_method("linear") if method is None else type(method).__name__)
+    bar = _progress_bar(range(len(seq)), f"{label} on {seq.name or 'sequence'}",
+                        disable=not progress)
     for t in bar:
         problem = seq.instance(t, previous)
         res = _run(problem, method, dict(options))

@@ -320,14 +320,10 @@ def test_array_api_path_on_torch_tensors_matches_numpy():
 
 
 @pytest.mark.gpu
-def test_cg_on_cupy_matches_cpu():
-    cp = pytest.importorskip("cupy")
-    cpx_sparse = pytest.importorskip("cupyx.scipy.sparse")
-    try:
-        if cp.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip("no CUDA device")
-    except cp.cuda.runtime.CUDARuntimeError:
-        pytest.skip("no CUDA device")
+def test_cg_on_cupy_matches_cpu(cupy):
+    cp = cupy
+    import cupyx.scipy.sparse as cpx_sparse
+
     p = us.problems.poisson2d(32)
     gp = LinearProblem(cpx_sparse.csr_matrix(sp.csr_matrix(p.A)), cp.asarray(p.b))
     cpu = us.solve(p, method="cg", rtol=1e-10)

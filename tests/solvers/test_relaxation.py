@@ -278,17 +278,6 @@ def test_torch_input_comes_back_as_torch():
         assert np.linalg.norm(r.x.numpy() - p.exact) < 1e-6 * np.linalg.norm(p.exact)
 
 
-def _cupy_or_skip():
-    cupy = pytest.importorskip("cupy")
-    try:
-        devices = cupy.cuda.runtime.getDeviceCount()
-    except cupy.cuda.runtime.CUDARuntimeError:
-        devices = 0
-    if devices == 0:
-        pytest.skip("no CUDA device")
-    return cupy
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize(
     "options",
@@ -300,8 +289,7 @@ def _cupy_or_skip():
     ],
     ids=str,
 )
-def test_cupy_input_runs_on_the_gpu(options):
-    cupy = _cupy_or_skip()
+def test_cupy_input_runs_on_the_gpu(cupy, options):
     p = poisson2d(12)
     q = LinearProblem(p.A, cupy.asarray(p.b), stencil=p.stencil)
     r = us.solve(q, rtol=RTOL, **options)
@@ -317,8 +305,7 @@ def test_cupy_input_runs_on_the_gpu(options):
 
 
 @pytest.mark.gpu
-def test_cupy_natural_ordering_is_refused():
-    cupy = _cupy_or_skip()
+def test_cupy_natural_ordering_is_refused(cupy):
     p = poisson2d(6)
     q = LinearProblem(p.A, cupy.asarray(p.b), stencil=p.stencil)
     with pytest.raises(ValueError, match="ordering='red-black'"):

@@ -121,14 +121,7 @@ def test_bad_sweep_name():
 @pytest.mark.parametrize("shape", [(7, 10), (6, 6), (1, 5), (3, 6, 5), (4, 4, 4)], ids=str)
 @pytest.mark.parametrize("sweep", ["forward", "backward", "symmetric"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_cupy_equals_numpy_reference(shape, sweep, dtype):
-    cupy = pytest.importorskip("cupy")
-    try:
-        devices = cupy.cuda.runtime.getDeviceCount()
-    except cupy.cuda.runtime.CUDARuntimeError:
-        devices = 0
-    if devices == 0:
-        pytest.skip("no CUDA device")
+def test_cupy_equals_numpy_reference(cupy, shape, sweep, dtype):
     from unisolve.solvers.kernels.red_black_cupy import red_black_sor_sweep_cupy
 
     d = 4.0 if len(shape) == 2 else 6.0
