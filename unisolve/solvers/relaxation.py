@@ -45,7 +45,7 @@ from ..problems.linear import LinearProblem
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result
 from .kernels.red_black import red_black_sor_sweep_2d, red_black_sor_sweep_3d
-from .kernels.sor_csr import inverse_diagonal, sor_sweep_csr, unsigned_indices
+from .kernels.sor_csr import inverse_diagonal, sor_sweep
 
 __all__ = ["gauss_seidel", "jacobi", "optimal_omega_poisson", "sor", "ssor"]
 
@@ -143,10 +143,7 @@ def _system(problem: LinearProblem, x0: Any, name: str) -> _System:
         if backend.is_torch(A):
             A = backend.to_numpy(A.to_dense() if A.layout != torch.strided else A)
         b = backend.to_numpy(b)
-        start = x0 if x0 is not None else problem.x0
-        x = np.zeros_like(b) if start is None else np.array(backend.to_numpy(start), dtype=b.dtype)
-        if x.shape != b.shape:
-            raise ValueError(f"x0 has shape {x.shape} but b has shape {b.shape}")
+        x = np.array(backend.to_numpy(problem.initial_guess(x0)), dtype=b.dtype)
 
         def to_output(x: Any) -> Any:
             return torch.as_tensor(x, dtype=like.dtype, device=like.device)
@@ -317,19 +314,11 @@ def _sor_step(
             "kernel: use ordering='red-black' (stencil problems such as poisson2d), "
             "method='jacobi', or pass numpy arrays to run on the CPU"
         )
-    A = system.A
-    n = A.shape[0]
-    args = (A.indptr, unsigned_indices(A.indices), A.data, system.inv_diag, x, b, omega)
-    passes = {
-        "forward": ((0, n, 1),),
-        "backward": ((n - 1, -1, -1),),
-        "symmetric": ((0, n, 1), (n - 1, -1, -1)),
-    }[sweep]
+    A, inv_diag = system.A, system.inv_diag
 
     def step() -> None:
-        for start, stop, stride in passes:
-            # (S)  x_i ← x_i + ω (b_i − Σ_j a_ij x_j) / a_ii over rows start:stop:stride
-            sor_sweep_csr(*args, start, stop, stride)
+        # (S)  x_i ← x_i + ω (b_i − Σ_j a_ij x_j) / a_ii, rows in the order of `sweep`
+        sor_sweep(A, x, b, omega, sweep, inv_diag=inv_diag)
 
     return step
 

@@ -32,6 +32,7 @@ __all__ = [
     "red_black_sor_sweep_2d",
     "red_black_sor_sweep_3d",
     "red_black_sor_sweep_reference",
+    "sweep_colours",
 ]
 
 #: Colour sequence of each sweep direction: 0 = red, 1 = black.
@@ -47,7 +48,14 @@ SWEEP_COLOURS = {
 PARALLEL_MIN_NODES = 1 << 15
 
 
-def _colours(sweep: str) -> np.ndarray:
+def sweep_colours(sweep: str) -> np.ndarray:
+    """Colour order of a sweep direction (``ValueError`` naming the choices otherwise).
+
+    Examples
+    --------
+    >>> sweep_colours("symmetric")
+    array([0, 1, 1, 0])
+    """
     try:
         return SWEEP_COLOURS[sweep]
     except (KeyError, TypeError):
@@ -173,11 +181,8 @@ def red_black_sor_sweep_2d(
     array([[0.25 , 0.375],
            [0.375, 0.25 ]])
     """
-    kernel = (
-        _red_black_colours_2d_parallel if x.size >= PARALLEL_MIN_NODES
-        else _red_black_colours_2d_serial
-    )
-    kernel(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
+    _launch(_red_black_colours_2d_parallel, _red_black_colours_2d_serial,
+            x, b, diagonal, offdiagonal, omega, sweep)
 
 
 def red_black_sor_sweep_3d(
@@ -201,11 +206,14 @@ def red_black_sor_sweep_3d(
     >>> x[0, 0, 0], x[0, 0, 1]      # red: b/6; black: (6 + 3 * 1) / 6
     (np.float64(1.0), np.float64(1.5))
     """
-    kernel = (
-        _red_black_colours_3d_parallel if x.size >= PARALLEL_MIN_NODES
-        else _red_black_colours_3d_serial
-    )
-    kernel(x, b, float(diagonal), float(offdiagonal), float(omega), _colours(sweep))
+    _launch(_red_black_colours_3d_parallel, _red_black_colours_3d_serial,
+            x, b, diagonal, offdiagonal, omega, sweep)
+
+
+def _launch(parallel, serial, x, b, diagonal, offdiagonal, omega, sweep) -> None:
+    """Run the parallel kernel on large grids, its serial twin on small ones."""
+    kernel = parallel if x.size >= PARALLEL_MIN_NODES else serial
+    kernel(x, b, float(diagonal), float(offdiagonal), float(omega), sweep_colours(sweep))
 
 
 def red_black_rows(shape: tuple) -> np.ndarray:
@@ -248,7 +256,7 @@ def red_black_sor_sweep_reference(
     ndim = x.ndim
     parity = np.indices(x.shape).sum(axis=0) % 2
     inner = (slice(1, -1),) * ndim
-    for colour in _colours(sweep):
+    for colour in sweep_colours(sweep):
         padded = np.pad(x, 1)  # zero Dirichlet data outside the grid
         neighbours = np.zeros_like(x)
         for axis in range(ndim):

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .red_black import SWEEP_COLOURS
+from .red_black import sweep_colours
 
 __all__ = ["KERNEL_SOURCE", "red_black_sor_sweep_cupy"]
 
@@ -141,8 +141,7 @@ def red_black_sor_sweep_cupy(
     if tuple(b.shape) != tuple(x.shape):
         raise ValueError(f"b has shape {tuple(b.shape)}, x has shape {tuple(x.shape)}")
     b = cupy.ascontiguousarray(b, dtype=x.dtype)
-    if sweep not in SWEEP_COLOURS:
-        raise ValueError(f"sweep must be 'forward', 'backward' or 'symmetric', got {sweep!r}")
+    colours = sweep_colours(sweep)
     coeffs = (scalar(diagonal), scalar(offdiagonal), scalar(omega))
     if x.ndim == 2:
         kernel = _module(real).get_function("red_black_colour_2d")
@@ -157,5 +156,5 @@ def red_black_sor_sweep_cupy(
     if threads == 0:
         return
     blocks = (threads + _THREADS - 1) // _THREADS
-    for colour in SWEEP_COLOURS[sweep]:
+    for colour in colours:
         kernel((blocks,), (_THREADS,), (x, b, *dims, *coeffs, np.int32(colour)))

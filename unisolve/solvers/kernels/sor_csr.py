@@ -86,6 +86,8 @@ def sor_sweep(A, x: np.ndarray, b: np.ndarray, omega: float, sweep: str = "forwa
     >>> x
     array([0.75  , 0.9375])
     """
+    if sweep not in ("forward", "backward", "symmetric"):
+        raise ValueError(f"sweep must be 'forward', 'backward' or 'symmetric', got {sweep!r}")
     if inv_diag is None:
         inv_diag = inverse_diagonal(A)
     n = A.shape[0]
@@ -94,8 +96,6 @@ def sor_sweep(A, x: np.ndarray, b: np.ndarray, omega: float, sweep: str = "forwa
         sor_sweep_csr(*args, 0, n, 1)
     if sweep in ("backward", "symmetric"):
         sor_sweep_csr(*args, n - 1, -1, -1)
-    if sweep not in ("forward", "backward", "symmetric"):
-        raise ValueError(f"sweep must be 'forward', 'backward' or 'symmetric', got {sweep!r}")
 
 
 def sor_sweep_reference(A, x: np.ndarray, b: np.ndarray, omega: float, rows) -> None:
