@@ -14,5 +14,16 @@ from .api import solve
 from .registry import methods
 from .result import Result, SequenceResult, Status
 
-__all__ = ["Result", "SequenceResult", "Status", "methods", "problems", "solve"]
+__all__ = ["OmegaTuner", "Result", "SequenceResult", "Status", "methods", "problems", "solve"]
 __version__ = "0.1.0"
+
+_LAZY = {"OmegaTuner": "unisolve.solvers.tuning"}
+
+
+def __getattr__(name: str):
+    """Import the solver-side names (numba kernels) only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'unisolve' has no attribute {name!r}")

@@ -81,7 +81,9 @@ def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> Seq
         spec.check_options(options)
         hook = getattr(spec.func, "solve_sequence", None)
         if hook is not None:  # methods that learn across instances (bandit omega, ...)
-            return hook(seq, options=options, progress=progress)
+            out = hook(seq, options=options, progress=progress)
+            if out is not NotImplemented:
+                return out
     results = []
     previous = None
     label = method if isinstance(method, str) else (

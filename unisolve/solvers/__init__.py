@@ -1,5 +1,22 @@
 """Classical solvers, one module per method family; importing registers them."""
 
-from . import krylov, relaxation
+from . import krylov, omega, relaxation, tuning, young
+from .omega import AutoOmega, ChebCB, OmegaLearner, TsallisINF, TsallisINFCB, make_learner
+from .tuning import OmegaTuner
+from .young import optimal_omega
 
-__all__ = ["krylov", "relaxation"]
+__all__ = [
+    "AutoOmega",
+    "ChebCB",
+    "OmegaLearner",
+    "OmegaTuner",
+    "TsallisINF",
+    "TsallisINFCB",
+    "krylov",
+    "make_learner",
+    "omega",
+    "optimal_omega",
+    "relaxation",
+    "tuning",
+    "young",
+]
