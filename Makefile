@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/linear.py
+	$(PY) benchmarks/omega.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

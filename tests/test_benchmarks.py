@@ -27,3 +27,12 @@ def test_sweep_kernels_agree_in_the_benchmark_setting():
     res = linear.bench_sweeps(us.problems.poisson2d(40, rhs="random"), repeats=2)
     assert res["agree"] < 1e-12
     assert set(res["times"]) == {"numba CSR", "pyamg CSR", "red-black stencil"}
+
+
+def test_omega_benchmark_quick(capsys):
+    """Both experiments at smoke size; the script itself asserts online == table costs."""
+    omega = _load("omega")
+    assert omega.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "Online = table check" in out and "best fixed grid ω in hindsight" in out
+    assert "SSOR-PCG auto (context κ)" in out and "| CG | " in out

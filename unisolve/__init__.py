@@ -22,8 +22,10 @@ _LAZY = {"OmegaTuner": "unisolve.solvers.tuning"}
 
 def __getattr__(name: str):
     """Import the solver-side names (numba kernels) only when first used."""
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "solvers":  # the subpackage, imported on first use (it loads numba)
+        return importlib.import_module("unisolve.solvers")
     raise AttributeError(f"module 'unisolve' has no attribute {name!r}")

@@ -87,7 +87,8 @@ def _check_range(context_range: Any, name: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in context_range)
     except (TypeError, ValueError):
-        raise ValueError(f"context_range must be a pair (low, high), got {context_range!r}")
+        raise ValueError(
+            f"context_range must be a pair (low, high), got {context_range!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"context_range must be finite with low < high, got {context_range!r}")
     return lo, hi
@@ -432,7 +433,7 @@ class TsallisINFCB(_ContextualLearner):
             raise ValueError(f"bins must be a positive integer, got {bins!r}")
         self.bins = int(bins)
         seeds = np.random.SeedSequence(seed).spawn(self.bins)
-        self.experts = [TsallisINF(self.grid, seed=np.random.default_rng(s).integers(2**31))
+        self.experts = [TsallisINF(self.grid, seed=int(np.random.default_rng(s).integers(2**31)))
                         for s in seeds]
         self._bin: int | None = None
 
@@ -462,7 +463,7 @@ class TsallisINFCB(_ContextualLearner):
         self.bins = int(stats["bins"])
         self._bin = stats["bin"]
         self.experts = [TsallisINF(self.grid) for _ in range(self.bins)]
-        for e, s in zip(self.experts, stats["experts"]):
+        for e, s in zip(self.experts, stats["experts"], strict=True):
             e.load_state_dict(s)
 
 
@@ -554,8 +555,8 @@ class ChebCB(_ContextualLearner):
         phi = chebyshev_features(self._unit(context), self.m)
         self.features.append(phi)
         self.predicted.append(float(self.theta[arm] @ phi))  # the model's guess when it played
-        costs = np.asarray(self.costs + [cost])
-        arms = np.asarray(self.arms + [arm])
+        costs = np.asarray([*self.costs, cost])
+        arms = np.asarray([*self.arms, arm])
         t = costs.size
         span = self.context_range[1] - self.context_range[0]
         K = float(costs.max())
@@ -762,10 +763,10 @@ def make_learner(name: str, *, grid: Sequence[float] | None = None,
     --------
     >>> make_learner("chebcb", context_range=(0.0, 1.0), seed=1)
     ChebCB(arms=20, grid=[1..1.95], rounds=0, seed=1)
-    >>> make_learner("bandit")
+    >>> make_learner("bandit")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown omega learner 'bandit'; choose one of 'auto', 'tsallis', 'tsallis-cb', 'chebcb'
+    ValueError: unknown omega learner 'bandit'; choose one of 'auto', 'tsallis', ...
     """
     if name not in LEARNERS:
         raise ValueError(
