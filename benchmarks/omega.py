@@ -241,6 +241,17 @@ def targets_a(results: list[dict], long_results: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _save(fig, name: str) -> str:
+    """Write a figure to docs/img/NAME and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = IMG / name
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
+
+
 def plot_a(results: list[dict]) -> list[str]:
     import matplotlib
 
@@ -262,10 +273,7 @@ def plot_a(results: list[dict]) -> list[str]:
         ax.set_ylabel("instances remaining")
         ax.set_title(f"{variance} variance, T = {T}, mean of {len(rs)} seeds")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    p1 = IMG / "omega_cumulative.png"
-    fig.savefig(p1, dpi=120)
-    plt.close(fig)
+    p1 = _save(fig, "omega_cumulative.png")
 
     r0 = next(r for r in results if r["variance"] == "high")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -280,11 +288,7 @@ def plot_a(results: list[dict]) -> list[str]:
         ax.set_xlabel("instance t")
         ax.set_ylabel("ω")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    p2 = IMG / "omega_choices.png"
-    fig.savefig(p2, dpi=120)
-    plt.close(fig)
-    return [str(p1), str(p2)]
+    return [p1, _save(fig, "omega_choices.png")]
 
 
 # ------------------------------------------------------------------ (b) heat
@@ -389,11 +393,7 @@ def plot_b(results: list[dict]) -> str:
         ax.set_ylabel("ω chosen")
         ax.set_title(f"heat, nx = {r['nx']}: SSOR-PCG weights played")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = IMG / "omega_heat.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, "omega_heat.png")
 
 
 # ------------------------------------------------------------------ main

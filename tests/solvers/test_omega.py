@@ -345,8 +345,8 @@ def test_contextual_learner_needs_a_context_range(name, context_range):
 
 
 def test_unknown_learner_name():
-    with pytest.raises(ValueError, match=r"unknown omega learner 'bandit'.*'auto'"):
-        make_learner("bandit")
+    with pytest.raises(ValueError, match=r"unknown omega learner 'exp3'.*'auto'"):
+        make_learner("exp3")
 
 
 @pytest.mark.parametrize(
@@ -392,3 +392,7 @@ def test_bad_cost(name, cost, error):
     assert learner.t == 0
     learner.update(np.int64(12))  # the choice is still pending; numpy integers are fine
     assert learner.costs == [12.0]
+
+
+def test_bandit_is_designs_alias_of_auto():
+    assert isinstance(make_learner("bandit"), make_learner("auto").__class__)

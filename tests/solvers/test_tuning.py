@@ -263,7 +263,7 @@ def test_unknown_learner_on_a_sequence():
     seq = us.problems.shifted_laplacian_sequence(T=2, seed=0)
     with pytest.raises(ValueError,
                        match=r"omega must be a number in \(0, 2\) or a learner.*'bandit'"):
-        us.solve(seq, method="sor", omega="bandit", progress=False)
+        us.solve(seq, method="sor", omega="exp3", progress=False)
 
 
 @pytest.mark.parametrize("omega", [2.5, 0.0, -1.0])
@@ -289,7 +289,7 @@ def test_contextual_learner_on_a_sequence_without_contexts():
         ({"method": "jacobi"}, ValueError, "got method='jacobi'"),
         ({"method": "sor", "omega": 1.2}, TypeError, "do not pass omega"),
         ({"method": "sor", "cost": "flops"}, ValueError, "cost must be"),
-        ({"method": "sor", "learner": "bandit"}, ValueError, "unknown omega learner"),
+        ({"method": "sor", "learner": "exp3"}, ValueError, "unknown omega learner"),
         ({"method": "sor", "learner": 3}, TypeError, "learner must be"),
         ({"method": "sor", "learner": "chebcb"}, ValueError, "context_range"),
         ({"method": "sor", "tolerance": 1e-3}, TypeError, "unknown option"),

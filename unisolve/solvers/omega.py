@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ALIASES",
     "DEFAULT_GRID",
     "LEARNERS",
     "AutoOmega",
@@ -92,6 +93,12 @@ def _check_range(context_range: Any, name: str) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"context_range must be finite with low < high, got {context_range!r}")
     return lo, hi
+
+
+def _check_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _check_cost(cost: Any) -> float:
@@ -429,9 +436,7 @@ class TsallisINFCB(_ContextualLearner):
     def __init__(self, grid: Sequence[float] | None = None, context_range: Any = None,
                  bins: int = 5, seed: int = 0) -> None:
         super().__init__(grid, context_range, seed)
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise ValueError(f"bins must be a positive integer, got {bins!r}")
-        self.bins = int(bins)
+        self.bins = _check_positive_int(bins, "bins")
         seeds = np.random.SeedSequence(seed).spawn(self.bins)
         self.experts = [TsallisINF(self.grid, seed=int(np.random.default_rng(s).integers(2**31)))
                         for s in seeds]
@@ -514,9 +519,7 @@ class ChebCB(_ContextualLearner):
     def __init__(self, grid: Sequence[float] | None = None, context_range: Any = None,
                  degree: int = 6, seed: int = 0) -> None:
         super().__init__(grid, context_range, seed)
-        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-            raise ValueError(f"degree must be a positive integer, got {degree!r}")
-        self.m = int(degree)
+        self.m = _check_positive_int(degree, "degree")
         self.theta = np.zeros((self.d, self.m))
         self.features: list[np.ndarray] = []
         self.predicted: list[float] = []
@@ -674,8 +677,7 @@ class AutoOmega(OmegaLearner):
         self.uses_context = self.context_range is not None
         if not (isinstance(gamma, (int, float)) and gamma > 0 and math.isfinite(gamma)):
             raise ValueError(f"gamma must be a positive number, got {gamma!r}")
-        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-            raise ValueError(f"degree must be a positive integer, got {degree!r}")
+        _check_positive_int(degree, "degree")
         if not (isinstance(ridge, (int, float)) and ridge > 0):
             raise ValueError(f"ridge must be a positive number, got {ridge!r}")
         self.gamma, self.m, self.ridge = float(gamma), int(degree), float(ridge)
@@ -751,10 +753,13 @@ LEARNERS = {
     "chebcb": ChebCB,
 }
 
+#: Other names accepted for a learner (``"bandit"`` is DESIGN.md's spelling of the default).
+ALIASES = {"bandit": "auto"}
+
 
 def make_learner(name: str, *, grid: Sequence[float] | None = None,
                  context_range: Any = None, seed: int = 0, **options: Any) -> OmegaLearner:
-    """A learner by name: ``'auto'``, ``'tsallis'``, ``'tsallis-cb'`` or ``'chebcb'``.
+    """A learner by name: 'auto' (alias 'bandit'), 'tsallis', 'tsallis-cb' or 'chebcb'.
 
     ``'auto'`` is contextual when ``context_range`` is given; ``'tsallis'``
     ignores it; the other two need it.
@@ -763,11 +768,12 @@ def make_learner(name: str, *, grid: Sequence[float] | None = None,
     --------
     >>> make_learner("chebcb", context_range=(0.0, 1.0), seed=1)
     ChebCB(arms=20, grid=[1..1.95], rounds=0, seed=1)
-    >>> make_learner("bandit")  # doctest: +ELLIPSIS
+    >>> make_learner("exp3")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown omega learner 'bandit'; choose one of 'auto', 'tsallis', ...
+    ValueError: unknown omega learner 'exp3'; choose one of 'auto', 'tsallis', ...
     """
+    name = ALIASES.get(name, name)
     if name not in LEARNERS:
         raise ValueError(
             f"unknown omega learner {name!r}; choose one of "

@@ -28,7 +28,7 @@ from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
 from .krylov import ssor_pcg
-from .omega import LEARNERS, OmegaLearner, make_learner
+from .omega import ALIASES, LEARNERS, OmegaLearner, make_learner
 from .relaxation import DEFAULT_MAXITER, sor, ssor
 from .young import optimal_omega
 
@@ -222,7 +222,7 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
     omega = options.pop("omega", None)
     if not isinstance(omega, (str, OmegaLearner)):
         return NotImplemented
-    if isinstance(omega, str) and omega not in (*LEARNERS, "optimal"):
+    if isinstance(omega, str) and omega not in (*LEARNERS, *ALIASES, "optimal"):
         raise ValueError(
             f"omega must be a number in (0, 2) or a learner: "
             f"{', '.join(map(repr, [*LEARNERS, 'optimal']))}, got {omega!r}"
