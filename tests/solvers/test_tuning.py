@@ -262,7 +262,7 @@ def test_omega_tuner_is_exported_lazily():
 def test_unknown_learner_on_a_sequence():
     seq = us.problems.shifted_laplacian_sequence(T=2, seed=0)
     with pytest.raises(ValueError,
-                       match=r"omega must be a number in \(0, 2\) or a learner.*'bandit'"):
+                       match=r"omega must be a number in \(0, 2\) or a learner.*'exp3'"):
         us.solve(seq, method="sor", omega="exp3", progress=False)
 
 

@@ -521,8 +521,13 @@ class ChebCB(_ContextualLearner):
         super().__init__(grid, context_range, seed)
         self.m = _check_positive_int(degree, "degree")
         self.theta = np.zeros((self.d, self.m))
-        self.features: list[np.ndarray] = []
-        self.predicted: list[float] = []
+        # sufficient statistics per arm, so a round costs O(d m²), not O(t):
+        # Gram Σφφᵀ, moment Σφ(cost − 1), Σ(cost − 1)²
+        self.gram = np.zeros((self.d, self.m, self.m))
+        self.moment = np.zeros((self.d, self.m))
+        self.square = np.zeros(self.d)
+        # for R = Σ (prediction − cost/S)²: Σ pred², Σ pred·cost, Σ cost²
+        self.sums = np.zeros(3)
         self.eta = 0.0
         self.S = 0.0  # the cost scale K N
 
@@ -538,62 +543,74 @@ class ChebCB(_ContextualLearner):
         p[best] = 1.0 - p.sum()
         return p
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, ub: np.ndarray, start: np.ndarray
-             ) -> tuple[np.ndarray, float | None]:
-        """Minimum-norm least squares; boxed to ``|θ| ≤ ub`` if it leaves the box."""
-        theta = np.linalg.lstsq(X, y, rcond=None)[0]
+    def _fit(self, i: int, ub: np.ndarray) -> float | None:
+        """Refit arm i: minimum-norm least squares of (cost − 1)/S on φ, boxed to |θ| ≤ ub.
+
+        From the arm's normal equations ``G θ = h`` (``G = Σφφᵀ``, ``h = Σφ y``):
+        their minimum-norm solution is the minimum-norm least-squares fit. When it
+        leaves the box, the bounded fit minimises ``θᵀGθ − 2θᵀh`` (= ‖Xθ − y‖² up to
+        a constant) as ``‖Cθ − C⁻ᵀh‖²`` with ``G = CᵀC``. Returns the boxed fit's
+        squared residual, None when no box was needed.
+        """
+        G, h = self.gram[i], self.moment[i] / self.S
+        theta = np.linalg.lstsq(G, h, rcond=None)[0]
         if np.all(np.abs(theta) <= ub):
-            return theta, None
+            self.theta[i] = theta
+            return None
+        from scipy.linalg import cholesky, solve_triangular
         from scipy.optimize import lsq_linear
 
+        C = cholesky(G + 1e-12 * np.trace(G) * np.eye(self.m))  # G = CᵀC
+        target = solve_triangular(C, h, trans="T")
         free = ub > 0  # a zero bound pins that coefficient at 0
-        theta = np.zeros_like(theta)
+        theta = np.zeros(self.m)
         if free.any():
-            fit = lsq_linear(X[:, free], y, bounds=(-ub[free], ub[free]), method="bvls")
-            theta[free] = fit.x
-        res = y - X @ theta
-        return theta, float(res @ res)
+            theta[free] = lsq_linear(C[:, free], target, bounds=(-ub[free], ub[free]),
+                                     method="bvls").x
+        self.theta[i] = theta
+        return float(theta @ G @ theta - 2.0 * theta @ h + self.square[i] / self.S**2)
 
     def _learn(self, arm: int, cost: float, context: float | None) -> None:
         phi = chebyshev_features(self._unit(context), self.m)
-        self.features.append(phi)
-        self.predicted.append(float(self.theta[arm] @ phi))  # the model's guess when it played
-        costs = np.asarray([*self.costs, cost])
-        arms = np.asarray([*self.arms, arm])
-        t = costs.size
+        prediction = float(self.theta[arm] @ phi)  # the model's guess when it played
+        self.gram[arm] += np.outer(phi, phi)
+        self.moment[arm] += phi * (cost - 1.0)
+        self.square[arm] += (cost - 1.0) ** 2
+        self.sums += (prediction**2, prediction * cost, cost**2)
+        t = self.t + 1
         span = self.context_range[1] - self.context_range[0]
-        K = float(costs.max())
-        L = float(costs.max() - costs.min()) / span
+        K = max(cost, max(self.costs, default=cost))  # the largest cost so far
+        L = (K - min(cost, min(self.costs, default=cost))) / span
         N = 2.0 + 4.0 * span * L / K * (1.0 + math.log(self.m))
         rescaled = self.S != K * N
         self.S = K * N
         ub = np.concatenate([[1.0 / N], 2.0 * span * L / self.S / np.arange(1, self.m)])
-        X = np.asarray(self.features)
-        y = (costs - 1.0) / self.S
         boxed_residual = 0.0
         for i in range(self.d) if rescaled else (arm,):
-            rows = arms == i
-            if rows.any():
-                self.theta[i], r = self._fit(X[rows], y[rows], ub, self.theta[i])
+            if self.gram[i, 0, 0] > 0:  # the arm has been played
+                r = self._fit(i, ub)
                 if r is not None:
                     boxed_residual = r
         alpha = (math.pi + 2.0 / math.pi * math.log(2 * self.m + 1)) / (
             2.0 * self.S * (self.m + 1)) * span * L
-        R = float(np.sum((np.asarray(self.predicted) - costs / self.S) ** 2))
+        p2, pc, c2 = self.sums
+        R = p2 - 2.0 * pc / self.S + c2 / self.S**2  # Σ (prediction − cost/S)²
         denom = max(R - boxed_residual + 2.0 * alpha**2 * t, 1e-300)
         self.eta = 2.0 * t * math.sqrt(self.d * t / denom)
 
     def _state(self) -> dict:
-        return {"m": self.m, "theta": self.theta.tolist(),
-                "features": [f.tolist() for f in self.features],
-                "predicted": list(self.predicted), "eta": self.eta, "S": self.S,
+        return {"m": self.m, "theta": self.theta.tolist(), "gram": self.gram.tolist(),
+                "moment": self.moment.tolist(), "square": self.square.tolist(),
+                "sums": self.sums.tolist(), "eta": self.eta, "S": self.S,
                 "context_range": list(self.context_range)}
 
     def _load(self, stats: dict) -> None:
         self.m = int(stats["m"])
         self.theta = np.asarray(stats["theta"], dtype=float).reshape(self.d, self.m)
-        self.features = [np.asarray(f, dtype=float) for f in stats["features"]]
-        self.predicted = [float(v) for v in stats["predicted"]]
+        self.gram = np.asarray(stats["gram"], dtype=float).reshape(self.d, self.m, self.m)
+        self.moment = np.asarray(stats["moment"], dtype=float).reshape(self.d, self.m)
+        self.square = np.asarray(stats["square"], dtype=float)
+        self.sums = np.asarray(stats["sums"], dtype=float)
         self.eta = float(stats["eta"])
         self.S = float(stats["S"])
         self.context_range = tuple(stats["context_range"])
