@@ -337,9 +337,17 @@ class TsallisINF(OmegaLearner):
         self.K = np.zeros(self.d)  # importance-weighted cumulative loss estimates K̂_i
         self.scale = 1.0
         self._cost_sum = 0.0
+        self._round_weights: tuple[int, np.ndarray] | None = None
 
     def _weights(self) -> np.ndarray:
-        """``p_i = 4 (η (K̂_i/s − x))⁻²`` at the Newton normaliser x."""
+        """``p_i = 4 (η (K̂_i/s − x))⁻²`` at the Newton normaliser x (once per round)."""
+        if self._round_weights is not None and self._round_weights[0] == self.t:
+            return self._round_weights[1]  # choose() and update() of one round share it
+        p = self._newton_weights()
+        self._round_weights = (self.t, p)
+        return p
+
+    def _newton_weights(self) -> np.ndarray:
         eta = 2.0 / math.sqrt(self.t + 1)  # η_t = 2/√t, t the 1-based round
         k = self.K / self.scale
         if self.normaliser == "reference":  # the published loop: x = −1, 20 steps
@@ -380,6 +388,7 @@ class TsallisINF(OmegaLearner):
 
     def _load(self, stats: dict) -> None:
         self.normaliser = stats["normaliser"]
+        self._round_weights = None
         self.K = np.asarray(stats["K"], dtype=float)
         self.scale = float(stats["scale"])
         self._cost_sum = float(stats["cost_sum"])
