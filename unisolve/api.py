@@ -84,19 +84,30 @@ def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> Seq
             out = hook(seq, options=options, progress=progress)
             if out is not NotImplemented:
                 return out
-    results = []
-    previous = None
     label = method if isinstance(method, str) else (
         default_method("linear") if method is None else type(method).__name__)
+    results = run_sequence(seq, lambda problem: _run(problem, method, dict(options)), label,
+                           progress)
+    return SequenceResult(results=results, info={"sequence": seq.name})
+
+
+def run_sequence(seq: Any, solve_one: Any, label: str, progress: bool) -> list[Result]:
+    """Solve the instances in order, each built from the previous solution.
+
+    ``solve_one(problem) -> Result``; the bar shows the iterations (and the ω
+    used, when the result records one) of the last solve.
+    """
+    results: list[Result] = []
+    previous = None
     bar = _progress_bar(range(len(seq)), f"{label} on {seq.name or 'sequence'}",
                         disable=not progress)
     for t in bar:
-        problem = seq.instance(t, previous)
-        res = _run(problem, method, dict(options))
+        res = solve_one(seq.instance(t, previous))
         results.append(res)
         previous = res.x
-        bar.set_postfix(its=res.iterations, refresh=False)
-    return SequenceResult(results=results, info={"sequence": seq.name})
+        extra = {"omega": f"{res.info['omega']:.3g}"} if "omega" in res.info else {}
+        bar.set_postfix(its=res.iterations, **extra, refresh=False)
+    return results
 
 
 def solve(problem: Any, method: Any = None, *, progress: bool = True, **options: Any):

@@ -238,6 +238,7 @@ class IterationMonitor:
     def result(self, x: Any, status: Status, method: str, **info: Any) -> Result:
         """Package the run as a :class:`Result` (time is filled in by ``solve``)."""
         info.setdefault("threshold", self.threshold)
+        info.setdefault("maxiter", self.maxiter)
         return Result(
             x=x,
             status=status,

@@ -384,7 +384,7 @@ def _sor_compiled(system: _System, omega: float, sweep: str, name: str, rtol: fl
     )
     return Result(x=system.to_output(x), status=_STATUS[code], iterations=int(its),
                   residuals=residuals[: its + 1].tolist(), method=name,
-                  info={**info, "threshold": threshold})
+                  info={**info, "threshold": threshold, "maxiter": maxiter})
 
 
 @method("sor", kinds=("linear",))

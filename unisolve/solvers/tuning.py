@@ -29,7 +29,7 @@ from ..registry import get_method
 from ..result import Result, SequenceResult
 from .krylov import ssor_pcg
 from .omega import ALIASES, LEARNERS, OmegaLearner, make_learner
-from .relaxation import DEFAULT_MAXITER, sor, ssor
+from .relaxation import sor, ssor
 from .young import optimal_omega
 
 __all__ = ["OmegaTuner", "solve_sequence"]
@@ -175,9 +175,7 @@ class OmegaTuner:
         return result
 
     def _cost(self, result: Result) -> float:
-        maxiter = self.solver_options.get("maxiter")
-        cap = float(maxiter if maxiter is not None else (
-            DEFAULT_MAXITER if self.method != "ssor-pcg" else 10 * len(result.x)))
+        cap = float(result.info["maxiter"])  # the solver's own iteration cap
         iterations = float(result.iterations) if result.converged else max(
             cap, float(result.iterations))
         if self.cost == "iterations":
@@ -216,7 +214,7 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
     Returns ``NotImplemented`` for a numeric ``omega`` (the plain loop of
     :func:`unisolve.solve` handles it).
     """
-    from ..api import _progress_bar
+    from ..api import run_sequence
 
     options = dict(options)
     omega = options.pop("omega", None)
@@ -228,21 +226,15 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
             f"{', '.join(map(repr, [*LEARNERS, 'optimal']))}, got {omega!r}"
         )
     seed = options.pop("seed", None)
-    if options.get("callback") is None:
-        options.pop("callback", None)
     tuner = OmegaTuner(method, omega, context_range=seq.context_range,
                        seed=0 if seed is None else seed, **options)
-    results, contexts = [], []
-    previous = None
-    bar = _progress_bar(range(len(seq)), f"{method} ω={tuner.name} on {seq.name or 'sequence'}",
-                        disable=not progress)
-    for t in bar:
-        problem = seq.instance(t, previous)
-        res = tuner.solve(problem, context=problem.context)
-        results.append(res)
+    contexts: list[float] = []
+
+    def solve_one(problem: LinearProblem) -> Result:
         contexts.append(np.nan if problem.context is None else float(problem.context))
-        previous = res.x
-        bar.set_postfix(its=res.iterations, omega=f"{tuner.omegas[-1]:.3g}", refresh=False)
+        return tuner.solve(problem, context=problem.context)
+
+    results = run_sequence(seq, solve_one, f"{method} ω={tuner.name}", progress)
     return SequenceResult(results=results, info={
         "sequence": seq.name, "learner": tuner.learner if tuner.learner else "optimal",
         "tuner": tuner, "omegas": np.asarray(tuner.omegas),
