@@ -36,3 +36,15 @@ def test_omega_benchmark_quick(capsys):
     out = capsys.readouterr().out
     assert "Online = table check" in out and "best fixed grid ω in hindsight" in out
     assert "SSOR-PCG auto (context κ)" in out and "| CG | " in out
+
+
+def test_dcdm_benchmark_quick(capsys):
+    """Smoke size with a model trained in the script: every run converges, tables printed."""
+    dcdm = _load("dcdm")
+    assert dcdm.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "| 24² |" in out and "| 32² |" in out
+    assert all(name in out for name in ("CG", "IC(0)-PCG", "SSOR-PCG", "AMG-PCG", "DCDM"))
+    assert "DCDM its / CG its at 32²" in out and "iteration growth its(32²) / its(24²)" in out
+    assert "of its time is the network" in out and "model training: 6 epochs" in out
+    assert "not converged" not in out.lower()

@@ -57,6 +57,7 @@ class MethodInfo:
 _REGISTRY: dict[str, MethodSpec] = {}
 _DEFAULTS: dict[str, str] = {}
 _LAZY: dict[str, str] = {}
+_LAZY_INFO: dict[str, MethodInfo] = {}
 
 
 def method(
@@ -100,13 +101,20 @@ def method(
     return register
 
 
-def register_lazy(name: str, module: str) -> None:
-    """Register ``name`` as provided by ``module``, imported on first use."""
+def register_lazy(name: str, module: str, kinds: tuple = ("linear",),
+                  description: str = "") -> None:
+    """Register ``name`` as provided by ``module``, imported on first use.
+
+    ``methods()`` lists it (with ``kinds`` and ``description``) without
+    importing the module, so heavy dependencies (torch) load only when used.
+    """
     _LAZY[name] = module
+    _LAZY_INFO[name] = MethodInfo(name, tuple(kinds), description or name)
 
 
 def _load_builtin() -> None:
     importlib.import_module("unisolve.solvers")
+    importlib.import_module("unisolve.learned")  # registers lazily, imports no torch
 
 
 def get_method(name: str) -> MethodSpec:
@@ -139,9 +147,7 @@ def methods(kind: str | None = None) -> list[MethodInfo]:
     True
     """
     _load_builtin()
-    out = [
-        MethodInfo(s.name, s.kinds, s.description)
-        for s in sorted(_REGISTRY.values(), key=lambda s: s.name)
-        if kind is None or kind in s.kinds
-    ]
-    return out
+    infos = {s.name: MethodInfo(s.name, s.kinds, s.description) for s in _REGISTRY.values()}
+    for name, info in _LAZY_INFO.items():
+        infos.setdefault(name, info)  # not imported yet: listed from its registration
+    return [infos[k] for k in sorted(infos) if kind is None or kind in infos[k].kinds]

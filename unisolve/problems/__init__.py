@@ -3,6 +3,7 @@
 from .heat import heat_sequence, shifted_laplacian_sequence
 from .linear import LinearProblem, LinearSequence, Stencil
 from .poisson import poisson2d, poisson3d, shifted_laplacian
+from .pressure import pressure_poisson, random_obstacles
 
 __all__ = [
     "LinearProblem",
@@ -11,6 +12,8 @@ __all__ = [
     "heat_sequence",
     "poisson2d",
     "poisson3d",
+    "pressure_poisson",
+    "random_obstacles",
     "shifted_laplacian",
     "shifted_laplacian_sequence",
 ]

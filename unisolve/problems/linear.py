@@ -148,6 +148,8 @@ class LinearProblem:
         Whether A is known to be symmetric positive definite (None: unknown).
     name : str
         A short label.
+    meta : dict
+        Generator-specific facts (e.g. the pinned cell of a pressure problem).
 
     Raises
     ------
@@ -178,6 +180,7 @@ class LinearProblem:
     mask: Any = None
     spd: bool | None = None
     name: str = ""
+    meta: dict = field(default_factory=dict)
 
     kind = "linear"
 

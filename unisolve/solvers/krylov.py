@@ -151,6 +151,22 @@ def _residual_kind(residual: str, preconditioned: bool) -> str:
     )
 
 
+def _deflated(precond: Callable[[Any], Any], null: np.ndarray) -> Callable[[Any], Any]:
+    """z = M⁻¹r with the known null space of a consistent singular A projected out.
+
+    For A = Aᵀ ⪰ 0 whose null space is spanned by the unit vector n, and a
+    consistent b (nᵀb = 0), PCG needs z ∈ range(A); a preconditioner (AMG,
+    IC) may add a large n-component, after which pᵀAp ≈ 0 ends the solve in a
+    false breakdown. ``problem.meta["null_space"]`` supplies n.
+    """
+    def apply(r: Any) -> Any:
+        z = precond(r)
+        return z - (null @ z) * null  # z ← (I − n nᵀ) z
+
+    apply.name = getattr(precond, "name", "deflated")  # type: ignore[attr-defined]
+    return apply
+
+
 def _conjugate_gradients(
     problem: LinearProblem,
     precond: Callable[[Any], Any] | None,
@@ -167,6 +183,9 @@ def _conjugate_gradients(
     """CG (precond None) or PCG on ``problem``: equations (1)-(5) of the module docstring."""
     _check_residual_mode(residual)
     A, b = problem.A, problem.b
+    null = (getattr(problem, "meta", None) or {}).get("null_space")
+    if precond is not None and null is not None and backend.library_of(b) == "numpy":
+        precond = _deflated(precond, np.asarray(null))
     x = problem.initial_guess(x0)
     if backend.library_of(b) == "numpy":
         dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))

@@ -184,7 +184,14 @@ class AMGPreconditioner:
     def __init__(self, A: Any) -> None:
         import pyamg
 
-        self.ml = pyamg.smoothed_aggregation_solver(_host_csr(A, "amg"))
+        # pyamg draws a start vector from numpy's global generator: seed it for a
+        # reproducible hierarchy, and give the caller's state back afterwards
+        state = np.random.get_state()  # noqa: NPY002
+        np.random.seed(0)  # noqa: NPY002
+        try:
+            self.ml = pyamg.smoothed_aggregation_solver(_host_csr(A, "amg"))
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
         self.M = self.ml.aspreconditioner(cycle="V")
 
     def __call__(self, r: np.ndarray) -> np.ndarray:

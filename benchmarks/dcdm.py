@@ -1,0 +1,486 @@
+"""DCDM against classical preconditioned CG on unseen pressure-Poisson layouts.
+
+Kaneda et al. (ICML 2023) solve the pressure projection of a fluid with solid
+obstacles by conjugate directions whose search direction is a CNN's guess of
+A⁻¹r (``method="dcdm"``). This script measures, on obstacle layouts the model
+never saw (``pressure_poisson(n, seed=s)`` for s = 1, 2, ...; training uses
+seeds ≥ 1000), at 64², 128² and 256² cells (the 256² case uses the 64² model,
+as the paper tests generalisation across resolution):
+
+* iterations to rtol 1e-6 (true residual) of CG, IC(0)-PCG, SSOR-PCG, AMG-PCG
+  (PyAMG smoothed aggregation) and DCDM, mean over layouts;
+* wall time, median of interleaved repeats per layout, then mean over layouts;
+  IC(0) and AMG times are set-up + solve (the factorisation / hierarchy is
+  built inside every solve); DCDM's share spent in the network is reported;
+* the issue's targets: DCDM iterations ≤ 1/5 of CG's at 128²; DCDM's
+  iteration growth from the smallest to the largest size below CG's; and
+  where DCDM's wall time loses on a CPU, by how much.
+
+SSOR-PCG uses ``--omega`` (default ``tune``: the weight with the fewest
+iterations on a grid 1.0, 1.05, ..., 1.95, picked on the first layout of each
+size, so the peer is as strong as a fixed weight can make it). Every run's
+true residual is checked; a DCDM run that does not converge is a result and is
+listed in the table; a classical peer that does not converge is a bug: the
+script then exits with status 1 without touching docs/. DCDM's ``maxiter`` is
+``max(200, 2 x CG's iterations)`` on the same system (``--dcdm-maxiter-factor``),
+so a poor model stops instead of running to n iterations, and a method that
+fails in the first timing round is not repeated. PyAMG's set-up draws a random start
+vector from numpy's global generator (spectral-radius estimate of the
+smoother); it is seeded (0) before every AMG-PCG solve so that runs repeat.
+
+Writes the tables into docs/BENCHMARKS.md (section ``dcdm``) and
+docs/img/dcdm_residuals.png, docs/img/dcdm_growth.png.
+
+Usage::
+
+    python benchmarks/dcdm.py                       # the shipped model, 64² 128² 256²
+    python benchmarks/dcdm.py --model my_model.pt --sizes 64 128
+    python benchmarks/dcdm.py --quick --no-write    # smoke test: a model trained here, 24² 32²
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _report
+
+import unisolve as us
+
+RTOL = 1e-6
+IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+OMEGA_GRID = tuple(round(1.0 + 0.05 * i, 2) for i in range(20))  # 1.0 ... 1.95
+METHODS = ("CG", "IC(0)-PCG", "SSOR-PCG", "AMG-PCG", "DCDM")
+PEERS = METHODS[:-1]
+#: in-script model of --quick: one 24² layout, 5-10 s on one core of the 2-core machine. A weak
+#: model (it may need more iterations than CG): --quick checks the plumbing, not the targets.
+QUICK_TRAINING = {"n": 24, "seed": 1000, "samples": 200, "m": 300, "epochs": 6, "lr": 3e-3}
+
+
+# ------------------------------------------------------------------ model
+
+
+def quick_model():
+    """A small DCDM trained here on one 24² layout (for the smoke test only)."""
+    import torch
+
+    from unisolve.learned.dcdm import DCDM
+
+    q = QUICK_TRAINING
+    p = us.problems.pressure_poisson(q["n"], seed=q["seed"])
+    t0 = time.perf_counter()
+    model = DCDM.train([p], epochs=q["epochs"], seed=0, samples=q["samples"], m=q["m"],
+                       lr=q["lr"], progress=False)
+    model.meta["training"]["command"] = (
+        f"benchmarks/dcdm.py --quick: DCDM.train([pressure_poisson({q['n']}, "
+        f"seed={q['seed']})], epochs={q['epochs']}, samples={q['samples']}, m={q['m']}, "
+        f"lr={q['lr']}, seed=0)")
+    model.meta["training"]["wall_seconds_with_data"] = time.perf_counter() - t0
+    model.meta["training"]["threads"] = torch.get_num_threads()
+    return model, "trained in-script (--quick)"
+
+
+def load_model(path: Path | None):
+    """The model to benchmark and a line saying where it came from."""
+    from unisolve.learned import dcdm
+
+    if path is not None:
+        return dcdm.DCDM.load(path), f"`{path}`"
+    try:
+        return dcdm.pretrained(), f"shipped (`unisolve/learned/weights/{dcdm.PRETRAINED_FILE}`)"
+    except FileNotFoundError as err:
+        raise SystemExit(
+            f"{err}\nThe shipped DCDM model is missing: make it with "
+            "`python benchmarks/train_dcdm.py`, or pass --model PATH (or run --quick)."
+        ) from None
+
+
+def training_seeds(model) -> set[int]:
+    """Layout seeds the model was trained on (parsed from its training record)."""
+    names = model.meta.get("training", {}).get("problems", [])
+    return {int(m.group(1)) for name in names if (m := re.search(r"seed=(\d+)", name))}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def training_record(model) -> str:
+    t = model.meta.get("training", {})
+    if not t:
+        return "- training record: none in the model file"
+    sizes = sorted({m.group(1) for name in t.get("problems", [])
+                    if (m := re.search(r"n=(\d+)", name))})
+    loss = t.get("train_loss") or [math.nan]
+    val = [v for v in (t.get("val_loss") or []) if v is not None] or [math.nan]
+    wall = t.get("wall_seconds_with_data")
+    return (f"- model training: {t.get('epochs')} epochs, {_duration(t.get('seconds', 0))} of "
+            f"training"
+            + (f" ({_duration(wall)} with the Ritz data)" if wall else "")
+            + f", {t.get('threads', '?')} torch thread(s); {len(t.get('problems', []))} "
+            f"layout(s) at {'/'.join(s + '²' for s in sizes) or '?'} x {t.get('samples')} "
+            f"Ritz vectors (m = {t.get('m')}), lr {t.get('lr')}"
+            + (f" (x {t['lr_decay']} per epoch)" if t.get("lr_decay", 1.0) != 1.0 else "")
+            + f"; loss {loss[0]:.3f} → "
+            f"{loss[-1]:.3f} (validation {val[-1]:.3f}); torch {t.get('torch', '?')}\n"
+            f"- training command: `{t.get('command', '?')}`")
+
+
+# ------------------------------------------------------------------ runs
+
+
+def method_options(name: str, model, omega: float) -> dict:
+    return {
+        "CG": {"method": "cg"},
+        "IC(0)-PCG": {"method": "pcg", "preconditioner": "ic0"},
+        "SSOR-PCG": {"method": "ssor-pcg", "omega": omega},
+        "AMG-PCG": {"method": "pcg", "preconditioner": "amg"},
+        "DCDM": {"method": "dcdm", "model": model},
+    }[name]
+
+
+def solve(p, name: str, model, omega: float, **extra):
+    """One solve of method ``name``; PyAMG's set-up is seeded (see the module docstring)."""
+    if name == "AMG-PCG":
+        np.random.seed(0)  # noqa: NPY002 -- pyamg draws its spectral-radius guess from here
+    return us.solve(p, rtol=RTOL, **method_options(name, model, omega), **extra)
+
+
+def warm_up(model) -> None:
+    """Compile the numba kernels and start torch, so no timed run pays for it."""
+    p = us.problems.pressure_poisson(16, seed=0)
+    for name in METHODS:
+        solve(p, name, model, 1.5)
+
+
+def tune_omega(p) -> float:
+    """SSOR weight with the fewest SSOR-PCG iterations on the grid (ties: the smaller ω)."""
+    its = [us.solve(p, method="ssor-pcg", omega=w, rtol=RTOL).iterations for w in OMEGA_GRID]
+    return OMEGA_GRID[int(np.argmin(its))]
+
+
+def true_residual_ok(p, r) -> tuple[bool, float]:
+    """Converged status AND ‖b − A x‖ ≤ rtol‖b‖, recomputed here."""
+    bnorm = float(np.linalg.norm(p.b))
+    rel = float(np.linalg.norm(p.b - p.A @ r.x)) / bnorm
+    return bool(r.converged and rel <= RTOL * (1 + 1e-9)), rel
+
+
+def dcdm_maxiter(p, factor: float) -> int:
+    """DCDM's iteration cap on ``p``: ``max(200, factor x CG's iterations)``."""
+    return max(200, int(factor * us.solve(p, method="cg", rtol=RTOL).iterations))
+
+
+def run_layout(p, model, omega: float, repeats: int, cap_factor: float) -> dict:
+    """Every method on one system: iterations, median wall time, checks.
+
+    ``repeats`` interleaved rounds (one ``_report.median_times`` call each); a method
+    that fails its check in the first round is not run again (a stalled DCDM at 256²
+    would otherwise cost minutes per repeat).
+    """
+    cap = dcdm_maxiter(p, cap_factor)
+    last: dict = {}
+
+    def solver(name):
+        extra = {"maxiter": cap} if name == "DCDM" else {}
+
+        def run():
+            last[name] = solve(p, name, model, omega, **extra)
+        return run
+
+    times: dict[str, list[float]] = {name: [] for name in METHODS}
+    active = list(METHODS)
+    for _ in range(repeats):
+        for name, t in _report.median_times({k: solver(k) for k in active}, 1).items():
+            times[name].append(t)
+        active = [k for k in active if true_residual_ok(p, last[k])[0]]
+    out = {}
+    for name in METHODS:
+        r = last[name]
+        ok, rel = true_residual_ok(p, r)
+        out[name] = {"iterations": r.iterations, "time": statistics.median(times[name]),
+                     "converged": ok, "status": r.status.name, "rel_residual": rel,
+                     "network_share": (r.info["network_seconds"] / r.time
+                                       if name == "DCDM" else None)}
+    out["DCDM"]["maxiter"] = cap
+    return out
+
+
+def run_size(n: int, seeds: list[int], model, omega_opt, repeats: int,
+             cap_factor: float) -> dict:
+    problems = [us.problems.pressure_poisson(n, seed=s) for s in seeds]
+    omega = tune_omega(problems[0]) if omega_opt == "tune" else float(omega_opt)
+    layouts = []
+    for s, p in zip(seeds, problems, strict=True):
+        t0 = time.perf_counter()
+        res = run_layout(p, model, omega, repeats, cap_factor)
+        layouts.append(res)
+        print(f"  {n}² seed {s} ({p.n} unknowns, {time.perf_counter() - t0:.0f} s): "
+              + ", ".join(f"{k} {v['iterations']} its {v['time']:.3g} s"
+                          + ("" if v["converged"] else f" NOT CONVERGED ({v['status']})")
+                          for k, v in res.items()), flush=True)
+    summary = {"n": n, "omega": omega, "unknowns": float(np.mean([p.n for p in problems])),
+               "layouts": layouts, "seeds": list(seeds)}
+    for name in METHODS:
+        summary[name] = {
+            "iterations": float(np.mean([lay[name]["iterations"] for lay in layouts])),
+            "time": float(np.mean([lay[name]["time"] for lay in layouts])),
+            "converged": sum(lay[name]["converged"] for lay in layouts),
+        }
+    summary["DCDM"]["network_share"] = float(np.mean([lay["DCDM"]["network_share"]
+                                                      for lay in layouts]))
+    return summary
+
+
+def residual_curves(n: int, seed: int, model, omega: float, cap_factor: float) -> dict:
+    """True relative residual histories of all five methods on one layout."""
+    p = us.problems.pressure_poisson(n, seed=seed)
+    bnorm = float(np.linalg.norm(p.b))
+    curves = {}
+    for name in METHODS:
+        if name != "DCDM":
+            extra = {"residual": "true"}  # ‖b − A x_k‖ at every iterate (DCDM always does)
+        else:
+            extra = {"maxiter": dcdm_maxiter(p, cap_factor)}
+        curves[name] = np.asarray(solve(p, name, model, omega, **extra).residuals) / bnorm
+    return curves
+
+
+# ------------------------------------------------------------------ report
+
+
+def _growth(sizes: list[dict], name: str) -> float:
+    return sizes[-1][name]["iterations"] / sizes[0][name]["iterations"]
+
+
+def _exponent(sizes: list[dict], name: str) -> float:
+    """γ in iterations ∝ n^γ between the smallest and the largest size."""
+    return math.log(_growth(sizes, name)) / math.log(sizes[-1]["n"] / sizes[0]["n"])
+
+
+def _speed(ratio: float) -> str:
+    return f"{ratio:.1f}x slower" if ratio >= 1 else f"{1 / ratio:.1f}x faster"
+
+
+def targets(sizes: list[dict]) -> tuple[list[str], list[str]]:
+    """The targets table and the plain-words wall-time verdicts."""
+    by_n = {s["n"]: s for s in sizes}
+    at = 128 if 128 in by_n else sizes[-1]["n"]
+    where = f"{at}²" + ("" if at == 128 else " (largest size run; the issue's target is at 128²)")
+    ratio = by_n[at]["DCDM"]["iterations"] / by_n[at]["CG"]["iterations"]
+    rows = ["| target | measured | goal | verdict |", "|---|---:|---|---|",
+            f"| DCDM its / CG its at {where} | {ratio:.3f} | ≤ 0.2 | "
+            f"{'met' if ratio <= 0.2 else '**NOT met**'} |"]
+    if len(sizes) > 1:
+        lo, hi = sizes[0]["n"], sizes[-1]["n"]
+        g_d, g_c = _growth(sizes, "DCDM"), _growth(sizes, "CG")
+        rows.append(f"| iteration growth its({hi}²) / its({lo}²): DCDM vs CG | "
+                    f"{g_d:.2f} (∝ n^{_exponent(sizes, 'DCDM'):.2f}) vs {g_c:.2f} "
+                    f"(∝ n^{_exponent(sizes, 'CG'):.2f}) | DCDM's smaller | "
+                    f"{'met' if g_d < g_c else '**NOT met**'} |")
+    words = []
+    for s in sizes:
+        d = s["DCDM"]["time"]
+        fastest = min(PEERS, key=lambda k: s[k]["time"])
+        r_cg, r_best = d / s["CG"]["time"], d / s[fastest]["time"]
+        rows.append(f"| wall time DCDM / CG at {s['n']}² | {r_cg:.2f} | report | "
+                    f"{_speed(r_cg)} |")
+        rows.append(f"| wall time DCDM / fastest peer ({fastest}) at {s['n']}² | "
+                    f"{r_best:.2f} | report | {_speed(r_best)} |")
+        share = s["DCDM"]["network_share"]
+        words.append(f"- {s['n']}²: DCDM is {_speed(r_cg)} than CG and {_speed(r_best)} than "
+                     f"the fastest peer ({fastest}) on this CPU; {100 * share:.0f}% of its "
+                     f"time is the network (the rest — matvecs, A-orthogonalisation, "
+                     f"transfers — takes {d * (1 - share):.3g} s vs CG's whole solve "
+                     f"{s['CG']['time']:.3g} s).")
+    return rows, words
+
+
+def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: int,
+              failures: list[str]) -> str:
+    seeds = sizes[0]["seeds"]
+    head = ("| n | unknowns | " + " | ".join(METHODS) + " | DCDM time in network |\n"
+            "|---|---:|" + "---:|" * len(METHODS) + "---:|")
+    rows = []
+    for s in sizes:
+        cells = []
+        for name in METHODS:
+            v = s[name]
+            cell = f"{v['iterations']:.0f} its, {v['time']:.3g} s"
+            if name == "SSOR-PCG":
+                cell += f" (ω {s['omega']:g})"
+            if v["converged"] < len(seeds):
+                cell += f" **{len(seeds) - v['converged']} not converged**"
+            cells.append(cell)
+        rows.append(f"| {s['n']}² | {s['unknowns']:,.0f} | " + " | ".join(cells)
+                    + f" | {100 * s['DCDM']['network_share']:.0f}% |")
+    target_rows, words = targets(sizes)
+    used = sorted(training_seeds(model))
+    trained_on = ("the model's training seeds are not recorded" if not used else
+                  f"the model was trained on seed {used[0]}" if len(used) == 1 else
+                  f"the model was trained on seeds {used[0]}-{used[-1]}")
+    omega_note = ("tuned per size: the fewest SSOR-PCG iterations on the grid 1.0, 1.05, ..., "
+                  "1.95 on the first layout" if args.omega == "tune" else f"fixed {args.omega}")
+    lines = [
+        "## DCDM vs preconditioned CG on unseen obstacle layouts (`benchmarks/dcdm.py`)", "",
+        _report.header(cmd).rstrip(),
+        f"- problems: `pressure_poisson(n, seed=s)` (Neumann walls and obstacles, singular "
+        f"consistent system on the fluid cells), seeds {', '.join(map(str, seeds))} — "
+        f"unseen layouts ({trained_on}); rtol {RTOL:g} on the true residual "
+        f"from x0 = 0, every run checked",
+        f"- DCDM model: {origin}, `{model!r}`, the same model at every size; k = 2 "
+        f"previous directions; torch on the CPU, {threads} thread(s); maxiter = max(200, "
+        f"{args.dcdm_maxiter_factor:g} x CG's iterations on the same system)",
+        training_record(model),
+        f"- SSOR-PCG ω: {omega_note}",
+        f"- iterations: mean over the {len(seeds)} layout(s); time: median of {args.repeats} "
+        f"interleaved runs per layout, then the mean over layouts, wall time of the whole "
+        f"`unisolve.solve` call — for IC(0)-PCG and AMG-PCG that is set-up (factorisation, "
+        f"AMG hierarchy) + solve", "",
+        head, *rows, "",
+        "Targets:", "", *target_rows, "",
+        "Wall time in plain words:", "", *words, "",
+    ]
+    if failures:
+        lines += ["**Runs that did not converge:**", "", *[f"- {f}" for f in failures], ""]
+    return "\n".join(lines)
+
+
+def plot_residuals(curves: dict, n: int, seed: int) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, c in curves.items():
+        ax.semilogy(np.arange(c.size), c, lw=2 if name == "DCDM" else 1.3, label=name)
+    ax.axhline(RTOL, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="iteration", ylabel="‖b − A x_k‖ / ‖b‖ (true residual)",
+           title=f"pressure_poisson({n}, seed={seed}), unseen layout")
+    ax.legend()
+    return _save(fig, "dcdm_residuals.png")
+
+
+def plot_growth(sizes: list[dict]) -> str:
+    import matplotlib.pyplot as plt
+
+    ns = [s["n"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for name in METHODS:
+        ax.loglog(ns, [s[name]["iterations"] for s in sizes], "o-",
+                  lw=2 if name == "DCDM" else 1.3, label=name)
+    ax.set_xticks(ns, [f"{n}²" for n in ns])
+    ax.minorticks_off()
+    ax.set(xlabel="grid (cells per side)", ylabel=f"iterations to rtol {RTOL:g}",
+           title=f"iterations vs resolution, mean of {len(sizes[0]['seeds'])} layouts")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return _save(fig, "dcdm_growth.png")
+
+
+def _save(fig, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    IMG.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(IMG / name, dpi=120)
+    plt.close(fig)
+    return str(IMG / name)
+
+
+# ------------------------------------------------------------------ main
+
+
+def _omega(text: str):
+    if text == "tune":
+        return text
+    value = float(text)
+    if not 0 < value < 2:
+        raise argparse.ArgumentTypeError(f"omega must be in (0, 2) or 'tune', got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256],
+                    help="cells per side (default 64 128 256)")
+    ap.add_argument("--layouts", type=int, default=3,
+                    help="unseen obstacle layouts, seeds 1..N (default 3)")
+    ap.add_argument("--repeats", type=int, default=3, help="timing repeats, median (default 3)")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="DCDM model file (default: the shipped 2D model)")
+    ap.add_argument("--omega", type=_omega, default="tune",
+                    help="SSOR-PCG weight, or 'tune' (default): best of 1.0..1.95 per size")
+    ap.add_argument("--dcdm-maxiter-factor", type=float, default=None,
+                    help="DCDM's maxiter = max(200, FACTOR x CG's iterations) (default 2; "
+                         "5 with --quick, whose model is weak)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: sizes 24 32, 1 layout, 1 repeat, a model trained here "
+                         "(or --model)")
+    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    args = ap.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.quick:
+        args.sizes, args.layouts, args.repeats = [24, 32], 1, 1
+    if args.dcdm_maxiter_factor is None:
+        args.dcdm_maxiter_factor = 5.0 if args.quick else 2.0
+    args.sizes = sorted(set(args.sizes))
+    t_start = time.perf_counter()
+    cmd = _report.command_line()
+    model, origin = (quick_model() if args.quick and args.model is None
+                     else load_model(args.model))
+    seeds = list(range(1, args.layouts + 1))
+    seen = training_seeds(model) & set(seeds)
+    if seen:
+        raise SystemExit(f"layouts {sorted(seen)} were in the model's training set: "
+                         "the benchmark is on unseen layouts only")
+    print(f"model: {origin} {model!r}; torch threads {torch.get_num_threads()}", flush=True)
+    warm_up(model)
+    sizes = []
+    for n in args.sizes:
+        print(f"{n}²:", flush=True)
+        sizes.append(run_size(n, seeds, model, args.omega, args.repeats,
+                              args.dcdm_maxiter_factor))
+    failures = [f"{s['n']}² seed {seed}: {name} {lay[name]['status']} after "
+                f"{lay[name]['iterations']} iterations, ‖b − A x‖/‖b‖ = "
+                f"{lay[name]['rel_residual']:.2e}"
+                for s in sizes for seed, lay in zip(s["seeds"], s["layouts"], strict=True)
+                for name in METHODS if not lay[name]["converged"]]
+    body = summarise(sizes, args, model, origin, cmd, torch.get_num_threads(), failures)
+    body += f"\nRun time: {time.perf_counter() - t_start:.0f} s.\n"
+    print(body)
+    if failures:
+        print(f"{len(failures)} run(s) did not converge (listed in the table):\n  "
+              + "\n  ".join(failures), file=sys.stderr)
+    peer_failed = any(": DCDM " not in f for f in failures)
+    if peer_failed:  # a classical solver failing is a bug, not a measurement
+        print("a classical peer did not converge: docs/ left untouched", file=sys.stderr)
+        return 1
+    if not args.no_write:
+        n_plot = 128 if 128 in args.sizes else args.sizes[-1]
+        s_plot = next(s for s in sizes if s["n"] == n_plot)
+        curves = residual_curves(n_plot, seeds[0], model, s_plot["omega"],
+                                 args.dcdm_maxiter_factor)
+        plot_residuals(curves, n_plot, seeds[0])
+        plot_growth(sizes)
+        _report.write_section("dcdm", body + "\n![residuals](img/dcdm_residuals.png)\n"
+                                             "![growth](img/dcdm_growth.png)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

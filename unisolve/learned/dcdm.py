@@ -1,0 +1,694 @@
+"""Deep conjugate direction method (DCDM): method "dcdm".
+
+Kaneda, Akar, Chen, Kala, Hyde, Teran, "A Deep Conjugate Direction Method for
+Iteratively Solving Linear Systems", ICML 2023. A convolutional network on the
+grid maps a residual to an approximation of ``A⁻¹ r`` (up to a scalar); the
+solver uses it as the search direction of a conjugate-direction method:
+
+    q_k   = net(r_k / rms(r_k))                                          (1)
+    q_k  ← q_k − Σ_{j=k−s}^{k−1} (q_kᵀ A p_j / p_jᵀ A p_j) p_j,  s = 2     (2)
+    α_k   = q_kᵀ r_k / q_kᵀ A q_k                    (exact line search) (3)
+    x_{k+1} = x_k + α_k q_k,   p_k = q_k
+    r_{k+1} = b − A x_{k+1}                  (the TRUE residual, every k) (4)
+
+(2) is modified Gram–Schmidt in the A inner product against the last ``s``
+directions, so consecutive directions are A-orthogonal to rounding error.
+
+The network is trained without any solve, from the scale-invariant loss
+
+    f = net(b),  α = fᵀb / fᵀAf,  loss = mean_batch ‖b − α A f‖²          (5)
+
+over right-hand sides b built from Ritz vectors of A (m Lanczos steps from
+``A·randn``): ``b = Σ c_i v_i / ‖·‖`` with ``c_i ~ N(0, 1)``, nine times larger
+on the lowest ~55% of the Ritz values, which is where CG is slow.
+
+Network (the paper's 64³ layout, 2D or 3D): a linear 3×3 stem, full-resolution
+residual blocks ``h ← h + relu(conv(relu(conv(h))))`` with 16 channels, one
+2× average-pooled level of residual blocks, nearest upsampling added to the
+full-resolution features (skip), more residual blocks, and a pointwise linear
+head: 15 convolutions plus the head. Departures, all for a model that must
+serve many obstacle layouts and resolutions rather than the paper's one
+matrix: the convolutions have no biases and every layer's features are
+multiplied by the fluid mask (``geometry="gate"``), so the net knows where the
+walls are, ``net(0) = 0`` and ``net(c r) = c net(r)`` (an input-free part of
+the output would be a fixed direction that (2) removes again and again); the
+input is scaled to unit RMS rather than unit norm (the same numbers reach
+the net at 64² and 256²; the direction's scale is irrelevant to (2)-(3));
+the shipped model has more blocks on the pooled level (see :class:`DCDM`).
+``geometry="channel"`` keeps the paper's biased layers and feeds the mask as
+a second input channel instead.
+
+The shipped model (``weights/dcdm2d_64.pt``) was made by
+``benchmarks/train_dcdm.py`` on 64² :func:`unisolve.problems.pressure_poisson`
+layouts; :func:`pretrained` loads it and ``method="dcdm"`` uses it by default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .. import backend
+from ..registry import method
+from ..result import IterationMonitor, IterationState, Result, Status
+from .training import TrainingLog
+from .training import progress as progress_bar
+
+if TYPE_CHECKING:
+    from ..problems.linear import LinearProblem
+
+__all__ = [
+    "DCDM",
+    "DCDMNet",
+    "dcdm",
+    "lanczos_ritz",
+    "pretrained",
+    "ritz_training_vectors",
+    "scale_invariant_loss",
+]
+
+PRETRAINED_FILE = "dcdm2d_64.pt"
+_FORMAT = "unisolve-dcdm-1"
+
+
+# ----------------------------------------------------------------------------- network
+class _ResidualBlock(nn.Module):
+    """``h + relu(conv_b(relu(conv_a(h))))``, 3×3 (3×3×3) convolutions, gated by the mask."""
+
+    def __init__(self, conv: Callable, channels: int) -> None:
+        super().__init__()
+        self.a = conv(channels, channels)
+        self.b = conv(channels, channels)
+
+    def forward(self, h: torch.Tensor, gate: torch.Tensor | float = 1.0) -> torch.Tensor:
+        return h + F.relu(self.b(F.relu(self.a(h)) * gate)) * gate
+
+
+class DCDMNet(nn.Module):
+    """The DCDM convolutional network: residual in, ~A⁻¹r (up to a scalar) out.
+
+    The input is ``(batch, 2, *grid)``: channel 0 the residual on the grid
+    (zero in solid cells), channel 1 the fluid mask (1 fluid, 0 solid).
+
+    Parameters
+    ----------
+    dim : {2, 3}
+        Grid dimension.
+    channels : int
+        Feature channels (16 in the paper).
+    blocks : tuple of 3 ints
+        Residual blocks at full resolution before pooling, at the pooled level,
+        and at full resolution after upsampling: (1, 3, 2) gives the paper's
+        15 convolutions.
+    geometry : {'gate', 'channel'}
+        How the net learns where the solids are. 'gate' (default): bias-free
+        convolutions whose features are multiplied by the mask after every
+        layer (by the pooled mask > 0 on the coarse level), so the net is
+        positively homogeneous, ``net(c r) = c net(r)`` for c > 0, and
+        ``net(0) = 0``. 'channel': the mask is a second input channel and the
+        convolutions have biases (the paper's layers plus a mask input).
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = DCDMNet(dim=2)
+    >>> net(torch.zeros(3, 2, 20, 17)).shape
+    torch.Size([3, 1, 20, 17])
+    >>> sum(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+    16
+    >>> x = torch.randn(1, 2, 8, 8); x[:, 1] = 1.0        # all fluid
+    >>> y = x.clone(); y[:, 0] *= 3.0
+    >>> bool(torch.allclose(net(y), 3.0 * net(x), atol=1e-5))  # homogeneous ('gate')
+    True
+    """
+
+    def __init__(self, dim: int = 2, channels: int = 16, blocks: Sequence[int] = (1, 3, 2),
+                 geometry: str = "gate") -> None:
+        super().__init__()
+        if dim not in (2, 3):
+            raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+        blocks = tuple(int(v) for v in blocks)
+        if len(blocks) != 3 or min(blocks) < 0:
+            raise ValueError(f"blocks must be three non-negative ints, got {blocks!r}")
+        if geometry not in ("gate", "channel"):
+            raise ValueError(f"geometry must be 'gate' or 'channel', got {geometry!r}")
+        layer = nn.Conv2d if dim == 2 else nn.Conv3d
+        bias = geometry == "channel"
+
+        def conv(c_in: int, c_out: int, size: int = 3) -> nn.Module:
+            return layer(c_in, c_out, size, padding=size // 2, bias=bias)
+
+        self.dim, self.channels, self.blocks, self.geometry = dim, int(channels), blocks, geometry
+        self.stem = conv(2 if geometry == "channel" else 1, channels)  # linear
+        self.enter = conv(channels, channels)
+        self.down = nn.ModuleList([_ResidualBlock(conv, channels) for _ in range(blocks[0])])
+        self.before_pool = conv(channels, channels)
+        self.coarse = nn.ModuleList([_ResidualBlock(conv, channels) for _ in range(blocks[1])])
+        self.up = nn.ModuleList([_ResidualBlock(conv, channels) for _ in range(blocks[2])])
+        self.head = conv(channels, 1, 1)  # pointwise linear layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        mask = x[:, 1:2]
+        if self.geometry == "channel":
+            fine, coarse, x = 1.0, 1.0, x
+        else:
+            fine = mask
+            coarse = (pool(mask, 2, ceil_mode=True) > 0).to(x.dtype)
+            x = x[:, :1]
+        h = F.relu(self.enter(self.stem(x) * fine)) * fine
+        for block in self.down:
+            h = block(h, fine)
+        skip = F.relu(self.before_pool(h)) * fine
+        c = pool(skip, 2, ceil_mode=True)  # the one 2x average-pooled level
+        for block in self.coarse:
+            c = block(c, coarse)
+        h = F.interpolate(c, size=skip.shape[2:], mode="nearest") * fine + skip  # up + skip
+        for block in self.up:
+            h = block(h, fine)
+        return self.head(h)
+
+
+# ----------------------------------------------------------------------------- loss
+def scale_invariant_loss(f: torch.Tensor, b: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """Equation (5): ``mean ‖b − α A f‖²`` with ``α = fᵀb / fᵀAf``, per row of the batch.
+
+    ``f`` and ``b`` are ``(batch, n)``; ``A`` is an ``(n, n)`` torch matrix
+    (dense or sparse CSR). Multiplying ``f`` by any nonzero scalar leaves the
+    loss unchanged, so the network learns A⁻¹b only up to a scale.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = torch.tensor([[2.0, 0.0], [0.0, 4.0]])
+    >>> b = torch.tensor([[1.0, 1.0]])
+    >>> float(scale_invariant_loss(torch.tensor([[0.5, 0.25]]), b, A))  # f = A⁻¹b
+    0.0
+    >>> l1 = scale_invariant_loss(torch.tensor([[1.0, 2.0]]), b, A)
+    >>> bool(torch.isclose(l1, scale_invariant_loss(torch.tensor([[-3.0, -6.0]]), b, A)))
+    True
+    """
+    Af = (A @ f.T).T
+    alpha = (f * b).sum(dim=1, keepdim=True) / (f * Af).sum(dim=1, keepdim=True)
+    return ((b - alpha * Af) ** 2).sum(dim=1).mean()
+
+
+# ----------------------------------------------------------------------------- data
+def lanczos_ritz(A: Any, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ritz values and vectors of symmetric A from ``m`` Lanczos steps started at ``A·randn``.
+
+    Full reorthogonalisation keeps the basis orthonormal (no ghost copies).
+
+    Returns
+    -------
+    values : (k,) ndarray, ascending
+    vectors : (n, k) ndarray, orthonormal columns
+
+    ``k = m`` unless the Krylov space becomes invariant sooner (A with
+    repeated eigenvalues, or ``m`` near ``n``): then ``k < m`` and the Ritz
+    pairs are exact eigenpairs.
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> A = us.problems.pressure_poisson(10, seed=3, boundary="pinned").A
+    >>> vals, vecs = lanczos_ritz(A, m=A.shape[0])  # a simple spectrum: all of it
+    >>> bool(np.allclose(vals, np.linalg.eigvalsh(A.toarray())))
+    True
+    """
+    n = A.shape[0]
+    m = int(min(m, n))
+    rng = np.random.default_rng(seed)
+    v = A @ rng.standard_normal(n)
+    V = np.zeros((n, m))
+    alpha, beta = np.zeros(m), np.zeros(m)
+    V[:, 0] = v / np.linalg.norm(v)
+    k = m
+    for j in range(m):
+        w = A @ V[:, j]
+        alpha[j] = V[:, j] @ w
+        w -= V[:, : j + 1] @ (V[:, : j + 1].T @ w)  # full reorthogonalisation, twice
+        w -= V[:, : j + 1] @ (V[:, : j + 1].T @ w)
+        if j + 1 == m:
+            break
+        beta[j] = np.linalg.norm(w)
+        if beta[j] <= 1e-12 * abs(alpha[j]) + 1e-300:  # invariant subspace found
+            k = j + 1
+            break
+        V[:, j + 1] = w / beta[j]
+    T = np.diag(alpha[:k]) + np.diag(beta[: k - 1], 1) + np.diag(beta[: k - 1], -1)
+    values, Y = np.linalg.eigh(T)
+    return values, V[:, :k] @ Y
+
+
+def ritz_training_vectors(A: Any, samples: int, m: int = 600, seed: int = 0,
+                          low_weight: float = 9.0, low_fraction: float = 0.55) -> np.ndarray:
+    """Normalised right-hand sides for training: random Ritz combinations, low end weighted.
+
+    ``b = Σ c_i v_i / ‖Σ c_i v_i‖`` with ``c_i ~ N(0, 1)`` times ``low_weight``
+    for the lowest ``low_fraction·m`` Ritz values (Ritz values below 1e-8, a
+    null space, are dropped).
+
+    Returns
+    -------
+    (samples, n) float32 ndarray with unit rows.
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> B = ritz_training_vectors(us.problems.poisson2d(10).A, samples=4, m=30)
+    >>> B.shape, bool(np.allclose(np.linalg.norm(B, axis=1), 1, atol=1e-6))
+    ((4, 100), True)
+    """
+    values, vectors = lanczos_ritz(A, m, seed)
+    vectors = vectors[:, values >= 1e-8]  # drop a null space (singular Neumann A)
+    rng = np.random.default_rng([seed, 7])
+    c = rng.standard_normal((vectors.shape[1], samples))
+    c[: int(low_fraction * vectors.shape[1])] *= low_weight  # the slow end of the spectrum
+    B = (vectors @ c).T
+    B /= np.linalg.norm(B, axis=1, keepdims=True)
+    return B.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- grid plumbing
+def _grid_layout(problem: LinearProblem, dim: int | None = None) -> tuple[tuple, np.ndarray]:
+    """(grid shape, flat indices of the unknowns) of a grid problem, checked."""
+    shape = getattr(problem, "grid_shape", None)
+    if shape is None:
+        raise ValueError(
+            "dcdm needs a grid problem (LinearProblem with grid_shape, e.g. "
+            "unisolve.problems.pressure_poisson or poisson2d): its network convolves over "
+            "the grid. For a general sparse matrix use method='cg' or 'pcg'."
+        )
+    if dim is not None and len(shape) != dim:
+        raise ValueError(
+            f"the model is {dim}D but the problem lives on a {len(shape)}D grid {shape}: "
+            f"train a {len(shape)}D model, DCDM.train(problems, dim={len(shape)}, ...)"
+        )
+    mask = problem.mask
+    idx = np.arange(int(np.prod(shape))) if mask is None else np.flatnonzero(np.ravel(mask))
+    if idx.size != problem.n:
+        raise ValueError(
+            f"the problem has {problem.n} unknowns but its grid {shape} / mask hold "
+            f"{idx.size} cells: grid_shape and mask must describe the unknowns"
+        )
+    return tuple(int(s) for s in shape), idx
+
+
+def _torch_sparse(A: Any) -> torch.Tensor:
+    """float32 torch COO copy of a scipy matrix (for A f inside the loss)."""
+    A = sp.coo_array(A)
+    index = torch.from_numpy(np.vstack([A.row, A.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(index, torch.from_numpy(A.data.astype(np.float32)),
+                                   size=A.shape, check_invariants=True).coalesce()
+
+
+class _GridOperator:
+    """Scatter vectors of unknowns onto the grid, run the net, gather back."""
+
+    def __init__(self, net: DCDMNet, shape: tuple, idx: np.ndarray, device: Any) -> None:
+        self.net, self.shape, self.device = net, shape, device
+        self.idx = torch.from_numpy(idx).to(device)
+        self.size = int(np.prod(shape))
+        mask = torch.zeros(self.size, device=device)
+        mask[self.idx] = 1.0
+        self.mask = mask.reshape(1, 1, *shape)
+        self.scale = math.sqrt(len(idx))  # unit norm -> unit RMS
+
+    def __call__(self, vectors: torch.Tensor) -> torch.Tensor:
+        """(batch, n) unit-norm vectors -> (batch, n) network outputs."""
+        batch = vectors.shape[0]
+        grid = torch.zeros(batch, self.size, device=self.device, dtype=vectors.dtype)
+        grid[:, self.idx] = vectors * self.scale
+        x = torch.cat([grid.reshape(batch, 1, *self.shape),
+                       self.mask.expand(batch, 1, *self.shape)], dim=1)
+        return self.net(x).reshape(batch, self.size)[:, self.idx]
+
+
+# ----------------------------------------------------------------------------- model
+class DCDM:
+    """A trained DCDM network and the solver that uses it (a solver object).
+
+    Parameters
+    ----------
+    dim : {2, 3}
+        Grid dimension of the problems it will solve.
+    channels, blocks, geometry
+        Network shape, see :class:`DCDMNet`. The default ``blocks=(2, 8, 2)``
+        (the shipped model's) puts 8 residual blocks on the pooled level: 27
+        convolutions with a receptive field of ±45 cells, at the cost of about
+        15 full-resolution ones (a pooled convolution costs 1/4 in 2D).
+    seed : int
+        Seed of the initial weights.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.learned.dcdm import DCDM
+    >>> p = us.problems.pressure_poisson(16, seed=0)
+    >>> model = DCDM.train([p], epochs=3, samples=40, m=60, lr=1e-3, seed=0, progress=False)
+    >>> model.log.train_loss[-1] < model.log.train_loss[0]
+    True
+    >>> r = us.solve(p, method=model, rtol=1e-6, maxiter=500)  # or method="dcdm", model=model
+    >>> r.method, r.residuals[-1] < r.residuals[0]
+    ('dcdm', True)
+    """
+
+    def __init__(self, dim: int = 2, channels: int = 16, blocks: Sequence[int] = (2, 8, 2),
+                 geometry: str = "gate", seed: int = 0) -> None:
+        with torch.random.fork_rng():  # seeded weights, the caller's torch RNG untouched
+            torch.manual_seed(int(seed))
+            self.net = DCDMNet(dim, channels, blocks, geometry)
+        self.meta: dict = {"seed": int(seed)}
+        self.log = TrainingLog()
+
+    @property
+    def dim(self) -> int:
+        return self.net.dim
+
+    def __repr__(self) -> str:
+        n_params = sum(p.numel() for p in self.net.parameters())
+        trained = self.meta.get("training", {})
+        return (f"DCDM(dim={self.dim}, channels={self.net.channels}, blocks={self.net.blocks}, "
+                f"params={n_params}, epochs={trained.get('epochs', 0)})")
+
+    # -- training --------------------------------------------------------------------
+    @classmethod
+    def train(cls, problems: Sequence[LinearProblem], epochs: int = 10, seed: int = 0,
+              dim: int | None = None, **options: Any) -> DCDM:
+        """Build a model and train it on Ritz-vector data of ``problems`` (see :meth:`fit`).
+
+        ``dim`` defaults to the problems' grid dimension. Returns the model.
+        """
+        problems = list(problems)
+        if not problems:
+            raise ValueError("DCDM.train needs at least one grid problem to train on")
+        dim = len(_grid_layout(problems[0])[0]) if dim is None else dim
+        net_opts = {k: options.pop(k) for k in ("channels", "blocks", "geometry")
+                    if k in options}
+        model = cls(dim=dim, seed=seed, **net_opts)
+        return model.fit(problems, epochs=epochs, seed=seed, **options)
+
+    def fit(self, problems: Sequence[LinearProblem], epochs: int = 10, seed: int = 0, *,
+            samples: int = 1000, m: int = 600, batch_size: int = 10, lr: float = 1e-4,
+            lr_decay: float = 1.0, validation: float = 0.1, time_limit: float | None = None,
+            progress: bool = True) -> DCDM:
+        """Train (or keep training) on the loss (5) with Adam.
+
+        Parameters
+        ----------
+        problems : sequence of LinearProblem
+            Grid problems (e.g. pressure_poisson layouts); each contributes
+            ``samples`` Ritz-vector right-hand sides from ``m`` Lanczos steps.
+        epochs : int
+            Passes over the training vectors.
+        seed : int
+            Seeds the data, the shuffling and (via the constructor) the weights.
+        batch_size, lr : int, float
+            Adam batches (all vectors of a batch share one problem) and step size.
+        lr_decay : float
+            The step size is multiplied by this after every epoch.
+        validation : float
+            Fraction of the vectors held out; their loss is logged each epoch.
+        time_limit : float, optional
+            Stop after the first epoch that ends past this many seconds.
+        progress : bool
+            Show a progress bar (tqdm) with the running loss.
+
+        Returns
+        -------
+        DCDM
+            ``self``; ``meta['training']`` records epochs, losses and seconds.
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        if not 0 <= validation < 1:
+            raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
+        n_val = round(validation * samples)
+        if samples - n_val < 1:
+            raise ValueError(
+                f"samples={samples} with validation={validation} leaves no training vector: "
+                "raise samples or lower validation"
+            )
+        rng = np.random.default_rng(seed)  # shuffling; the data take their own seeds
+        data = []
+        for i, p in enumerate(progress_bar(problems, "Ritz vectors", disable=not progress)):
+            shape, idx = _grid_layout(p, self.dim)
+            B = torch.from_numpy(ritz_training_vectors(p.A, samples, m, seed=seed + 1000 * i))
+            data.append((_GridOperator(self.net, shape, idx, "cpu"), _torch_sparse(p.A), B))
+        batches = [(k, j) for k in range(len(data))
+                   for j in range(0, samples - n_val, batch_size)]
+        opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
+        log = self.log
+        self.net.train()
+        for _ in range(epochs):
+            order = rng.permutation(len(batches))
+            total = 0.0
+            bar = progress_bar(order, f"DCDM epoch {log.epochs + 1}", disable=not progress)
+            for step, b in enumerate(bar, 1):
+                k, j = batches[b]
+                op, A, B = data[k]
+                rhs = B[j: min(j + batch_size, samples - n_val)]
+                loss = scale_invariant_loss(op(rhs), rhs, A)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item()
+                if progress:
+                    bar.set_postfix(loss=f"{total / step:.4f}", refresh=False)
+            val = None
+            if n_val:
+                with torch.no_grad():
+                    val = float(np.mean([scale_invariant_loss(op(B[-n_val:]), B[-n_val:], A).item()
+                                         for op, A, B in data]))
+            log.add(total / len(batches), val)
+            schedule.step()
+            if time_limit is not None and log.seconds > time_limit:
+                break
+        self.net.eval()
+        self.meta["training"] = {**log.as_dict(), "problems": [p.name for p in problems],
+                                 "samples": samples, "m": m, "batch_size": batch_size,
+                                 "lr": lr, "lr_decay": lr_decay, "seed": seed,
+                                 "torch": str(torch.__version__)}
+        return self
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the weights, the network shape and the training record to ``path``.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> m = DCDM(dim=2)
+        >>> f = m.save(os.path.join(tempfile.mkdtemp(), "m.pt"))
+        >>> DCDM.load(f).dim
+        2
+        """
+        path = Path(path)
+        torch.save({
+            "format": _FORMAT,
+            "config": {"dim": self.dim, "channels": self.net.channels,
+                       "blocks": list(self.net.blocks), "geometry": self.net.geometry},
+            "state_dict": self.net.state_dict(),
+            "meta": self.meta,
+        }, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> DCDM:
+        """Read a model written by :meth:`save` (weights only: no code is unpickled)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no DCDM model file at {path}")
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # not a torch archive, or one holding code objects
+            raise ValueError(f"{path} is not a unisolve DCDM model file ({_FORMAT}): {exc}") \
+                from None
+        if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a unisolve DCDM model file (format {_FORMAT})")
+        model = cls(**blob["config"])
+        model.net.load_state_dict(blob["state_dict"])
+        model.net.eval()
+        model.meta = dict(blob.get("meta", {}))
+        return model
+
+    # -- solving ---------------------------------------------------------------------
+    def solve(self, problem: LinearProblem, **options: Any) -> Result:
+        """Solve a grid problem with this model: ``unisolve.solve(p, method=model)``."""
+        from ..registry import get_method
+
+        get_method("dcdm").check_options(options)  # unknown options -> TypeError listing them
+        if "model" in options:
+            raise TypeError("model.solve() uses this model: do not pass model=")
+        return dcdm(problem, model=self, **options)
+
+
+_PRETRAINED: dict[int, DCDM] = {}
+
+
+def pretrained(dim: int = 2) -> DCDM:
+    """The model shipped inside the package (2D, trained on 64² pressure layouts).
+
+    Examples
+    --------
+    >>> model = pretrained()
+    >>> model.dim, model.meta["training"]["epochs"] > 0
+    (2, True)
+    """
+    if dim != 2:
+        raise ValueError(
+            f"only a 2D DCDM model ships with unisolve; for dim={dim} train one: "
+            f"DCDM.train(problems, dim={dim}) and pass model=..."
+        )
+    if dim not in _PRETRAINED:
+        ref = resources.files("unisolve.learned").joinpath("weights", PRETRAINED_FILE)
+        with resources.as_file(ref) as path:
+            _PRETRAINED[dim] = DCDM.load(path)
+    return _PRETRAINED[dim]
+
+
+# ----------------------------------------------------------------------------- solver
+def _check_model(model: Any) -> DCDM:
+    if model is None:
+        return pretrained(2)
+    if isinstance(model, (str, Path)):
+        return DCDM.load(model)
+    if not isinstance(model, DCDM):
+        raise TypeError(
+            f"model must be a DCDM (unisolve.learned.dcdm.DCDM.load(path) or DCDM.train(...)) "
+            f"or a path to a saved one, got {type(model).__name__}"
+        )
+    return model
+
+
+def _a_orthogonal(A: Any, q: np.ndarray, previous: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    """(2): q ← q − Σ (qᵀAp_j / p_jᵀAp_j) p_j (modified Gram–Schmidt); returns q, Aq, qᵀAq."""
+    for p_j, Ap_j, pAp_j in previous:
+        q -= (q @ Ap_j) / pAp_j * p_j
+    Aq = A @ q
+    return q, Aq, float(q @ Aq)
+
+
+@method("dcdm", kinds=("linear",))
+def dcdm(
+    problem: LinearProblem,
+    *,
+    model: Any = None,
+    k: int = 2,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = None,
+    device: str = "cpu",
+    keep_directions: bool = False,
+) -> Result:
+    """Deep conjugate directions (Kaneda et al. 2023): a CNN proposes A⁻¹r.
+
+    Equations (1)-(4) of the module docstring; stops when
+    ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` with the true residual, which is
+    recomputed at every iteration.
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        SPD system, or a consistent positive semi-definite one (the default
+        ``pressure_poisson``), on a grid (``grid_shape``, and ``mask`` when
+        cells are removed), numpy / scipy data.
+    model : DCDM or path, optional
+        The network; default the shipped 2D model (:func:`pretrained`).
+    k : int
+        Number of previous directions each new one is A-orthogonalised against (2).
+    rtol, atol, maxiter, x0, callback, seed
+        As for every linear method; ``maxiter`` defaults to ``min(n, 1000)``
+        (a network application costs dozens of matvecs); ``seed`` is
+        unused (the solve is deterministic).
+    device : str
+        torch device that runs the network ("cpu", "cuda").
+    keep_directions : bool
+        Store the search directions in ``info['directions']`` (memory: n per
+        iteration).
+
+    Returns
+    -------
+    Result
+        ``info['network_seconds']`` is the time spent in the network.
+
+    Raises
+    ------
+    ValueError
+        Not a grid problem, model/grid dimension mismatch, bad ``k``.
+    TypeError
+        Non-numpy data, or ``model`` not a DCDM.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> p = us.problems.pressure_poisson(64, seed=3)
+    >>> r = us.solve(p, method="dcdm", rtol=1e-4)             # the shipped model
+    >>> r.converged, r.iterations < us.solve(p, method="cg", rtol=1e-4).iterations / 2
+    (True, True)
+    """
+    import time
+
+    model = _check_model(model)
+    shape, idx = _grid_layout(problem, model.dim)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k (directions to A-orthogonalise against) must be an int >= 0, "
+                         f"got {k!r}")
+    if problem.spd is False:
+        raise ValueError("dcdm needs a symmetric positive definite A (problem.spd is False)")
+    if backend.library_of(problem.b) != "numpy" or backend.library_of(problem.A) != "numpy":
+        raise TypeError("dcdm runs on numpy / scipy data: move CuPy or torch inputs to the host "
+                        "first (the network itself can run on a GPU with device='cuda')")
+    A = problem.A
+    b = np.asarray(problem.b, dtype=np.float64)
+    x = problem.initial_guess(x0).astype(np.float64)
+    maxiter = min(problem.n, 1000) if maxiter is None else maxiter
+    net = model.net.to(device)
+    op = _GridOperator(net, shape, idx, device)
+    monitor = IterationMonitor(float(np.linalg.norm(b)), rtol, atol, maxiter, callback)
+    r = b - A @ x
+    rnorm = float(np.linalg.norm(r))
+    status = monitor.start(x, rnorm)
+    previous: deque = deque(maxlen=max(k, 1))
+    directions: list[np.ndarray] = []
+    info: dict = {"k": k, "model": repr(model)}
+    net_seconds = 0.0
+    while status is None:
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            inp = torch.from_numpy((r / rnorm).astype(np.float32)).to(device)[None]
+            q = op(inp)[0].double().cpu().numpy()  # (1) q = net(r/‖r‖)
+        net_seconds += time.perf_counter() - t0
+        q, Aq, qAq = _a_orthogonal(A, q, previous if k else ())  # (2)
+        if not qAq > 0:
+            status = Status.NONFINITE if math.isnan(qAq) else Status.BREAKDOWN
+            info["breakdown"] = (f"qᵀAq = {qAq:.3g}: the network's direction vanished after "
+                                 "A-orthogonalisation (or A is not positive (semi-)definite)")
+            break
+        alpha = float(q @ r) / qAq  # (3) exact line search
+        x += alpha * q
+        r = b - A @ x  # (4) the true residual
+        rnorm = float(np.linalg.norm(r))
+        previous.append((q, Aq, qAq))
+        if keep_directions:
+            directions.append(q)
+        status = monitor.step(x, rnorm)
+    info["network_seconds"] = net_seconds
+    if keep_directions:
+        info["directions"] = directions
+    return monitor.result(x, status, method="dcdm", **info)
