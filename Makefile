@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/linear.py
 	$(PY) benchmarks/omega.py
+	$(PY) benchmarks/dcdm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
