@@ -388,7 +388,9 @@ class DCDM:
               dim: int | None = None, **options: Any) -> DCDM:
         """Build a model and train it on Ritz-vector data of ``problems`` (see :meth:`fit`).
 
-        ``dim`` defaults to the problems' grid dimension. Returns the model.
+        ``dim`` defaults to the problems' grid dimension; ``channels``, ``blocks``
+        and ``geometry`` in ``options`` shape the network, the rest go to
+        :meth:`fit`. Returns the model (see the class example).
         """
         problems = list(problems)
         if not problems:
@@ -429,6 +431,14 @@ class DCDM:
         -------
         DCDM
             ``self``; ``meta['training']`` records epochs, losses and seconds.
+
+        Examples
+        --------
+        >>> import unisolve as us
+        >>> p = us.problems.pressure_poisson(8, seed=0)
+        >>> model = DCDM(blocks=(0, 1, 0)).fit([p], epochs=2, samples=20, m=20, progress=False)
+        >>> model.fit([p], epochs=1, samples=20, m=20, progress=False).log.epochs  # continues
+        3
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")

@@ -40,7 +40,13 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 
 def progress(iterable: Any, desc: str, disable: bool = False, total: int | None = None):
-    """tqdm progress bar (the notebook widget where ipywidgets is installed)."""
+    """tqdm progress bar (the notebook widget where ipywidgets is installed).
+
+    Examples
+    --------
+    >>> sum(progress(range(4), "demo", disable=True))
+    6
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TqdmWarning: no ipywidgets -> text bar
         from tqdm.auto import tqdm
