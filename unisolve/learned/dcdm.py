@@ -46,6 +46,7 @@ layouts; :func:`pretrained` loads it and ``method="dcdm"`` uses it by default.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -59,7 +60,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import backend
-from ..registry import method
+from ..registry import get_method, method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .training import TrainingLog
 from .training import progress as progress_bar
@@ -537,8 +538,6 @@ class DCDM:
     # -- solving ---------------------------------------------------------------------
     def solve(self, problem: LinearProblem, **options: Any) -> Result:
         """Solve a grid problem with this model: ``unisolve.solve(p, method=model)``."""
-        from ..registry import get_method
-
         get_method("dcdm").check_options(options)  # unknown options -> TypeError listing them
         if "model" in options:
             raise TypeError("model.solve() uses this model: do not pass model=")
@@ -652,8 +651,6 @@ def dcdm(
     >>> r.converged, r.iterations < us.solve(p, method="cg", rtol=1e-4).iterations / 2
     (True, True)
     """
-    import time
-
     model = _check_model(model)
     shape, idx = _grid_layout(problem, model.dim)
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:

@@ -1,42 +1,20 @@
-"""What every training loop of unisolve shares: seeding, the progress bar, a clock.
+"""What every training loop of unisolve shares: the progress bar and a clock.
 
 Kept free of any one model so that DCDM, the PINNs and the neural operators
-train the same reproducible way: ``seed_everything(seed)`` before building data
-and weights, ``progress(...)`` for the bar, :class:`TrainingLog` for the losses
-and the wall time that the saved model records.
+train the same way: ``progress(...)`` for the bar, :class:`TrainingLog` for the
+losses and the wall time that the saved model records. Seeding is local to each
+model (seeded generators, ``torch.random.fork_rng`` for the initial weights), so
+training never resets the caller's global random state.
 """
 
 from __future__ import annotations
 
-import random
 import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-__all__ = ["TrainingLog", "progress", "seed_everything"]
-
-
-def seed_everything(seed: int) -> np.random.Generator:
-    """Seed Python's, numpy's and torch's global generators; return a numpy Generator.
-
-    Examples
-    --------
-    >>> import torch
-    >>> _ = seed_everything(3); a = torch.rand(2)
-    >>> _ = seed_everything(3); bool((a == torch.rand(2)).all())
-    True
-    """
-    import torch
-
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)  # noqa: NPY002 (legacy global state users may rely on)
-    torch.manual_seed(int(seed))
-    return np.random.default_rng(int(seed))
+__all__ = ["TrainingLog", "progress"]
 
 
 def progress(iterable: Any, desc: str, disable: bool = False, total: int | None = None):

@@ -120,6 +120,17 @@ def _pinned_cell(fluid: np.ndarray) -> int:
     return int(np.ravel_multi_index(tuple(nearest), n))
 
 
+def _fluid_faces(fluid: np.ndarray):
+    """Per axis: index tuples of the lower and upper cell of every interior face along it,
+    and the mask of faces between two fluid cells (the only faces that carry flux)."""
+    for axis in range(fluid.ndim):
+        lo = [slice(None)] * fluid.ndim
+        hi = [slice(None)] * fluid.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        lo, hi = tuple(lo), tuple(hi)
+        yield lo, hi, fluid[lo] & fluid[hi]
+
+
 def _neumann_matrix(fluid: np.ndarray, pinned: int | None) -> sp.csr_array:
     """Assemble (1) on the fluid cells (removed solids), plus the pin, in fluid numbering."""
     shape = fluid.shape
@@ -127,16 +138,12 @@ def _neumann_matrix(fluid: np.ndarray, pinned: int | None) -> sp.csr_array:
     number[fluid] = np.arange(int(fluid.sum()))
     diag = np.zeros(shape)
     rows, cols = [], []
-    for axis in range(fluid.ndim):
-        lo = [slice(None)] * fluid.ndim
-        hi = [slice(None)] * fluid.ndim
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        both = fluid[tuple(lo)] & fluid[tuple(hi)]  # a face between two fluid cells
-        i, j = number[tuple(lo)][both], number[tuple(hi)][both]
+    for lo, hi, both in _fluid_faces(fluid):
+        i, j = number[lo][both], number[hi][both]
         rows += [i, j]
         cols += [j, i]
         for side in (lo, hi):
-            view = diag[tuple(side)]
+            view = diag[side]
             view[both] += 1.0  # each fluid face adds 1 to both cells' diagonals
     diag_fluid = diag[fluid]
     if pinned is not None:
@@ -152,17 +159,13 @@ def _divergence_rhs(fluid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """div(u) of a smooth random velocity field with zero flux through walls and solids."""
     n = fluid.shape[0]
     b = np.zeros(fluid.shape)
-    for axis in range(fluid.ndim):
+    for lo, hi, both in _fluid_faces(fluid):  # one velocity component per axis
         u = ndi.gaussian_filter(rng.standard_normal(fluid.shape), sigma=max(n / 16, 1.0),
                                 mode="wrap")
         u /= np.std(u) or 1.0
-        lo = [slice(None)] * fluid.ndim
-        hi = [slice(None)] * fluid.ndim
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        both = fluid[tuple(lo)] & fluid[tuple(hi)]
-        flux = np.where(both, u[tuple(lo)], 0.0)  # face velocity; 0 at solid faces
-        b[tuple(lo)] += flux  # outflow of the lower cell
-        b[tuple(hi)] -= flux  # inflow of the upper cell
+        flux = np.where(both, u[lo], 0.0)  # face velocity; 0 at solid faces
+        b[lo] += flux  # outflow of the lower cell
+        b[hi] -= flux  # inflow of the upper cell
     return b[fluid]
 
 

@@ -163,7 +163,6 @@ def _deflated(precond: Callable[[Any], Any], null: np.ndarray) -> Callable[[Any]
         z = precond(r)
         return z - (null @ z) * null  # z ← (I − n nᵀ) z
 
-    apply.name = getattr(precond, "name", "deflated")  # type: ignore[attr-defined]
     return apply
 
 
