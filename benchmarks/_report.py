@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
+IMG = DOCS.parent / "img"
 
 
 def machine() -> str:
@@ -66,3 +67,15 @@ def header(command: str) -> str:
 
 def command_line() -> str:
     return "python " + " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+
+
+def save_figure(fig, name: str) -> str:
+    """Write a matplotlib figure to docs/img/NAME (tight layout, 120 dpi) and close it."""
+    import matplotlib.pyplot as plt
+
+    IMG.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    path = IMG / name
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)

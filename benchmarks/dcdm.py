@@ -56,7 +56,6 @@ import _report
 import unisolve as us
 
 RTOL = 1e-6
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 OMEGA_GRID = tuple(round(1.0 + 0.05 * i, 2) for i in range(20))  # 1.0 ... 1.95
 METHODS = ("CG", "IC(0)-PCG", "SSOR-PCG", "AMG-PCG", "DCDM")
 PEERS = METHODS[:-1]
@@ -366,7 +365,7 @@ def plot_residuals(curves: dict, n: int, seed: int) -> str:
     ax.set(xlabel="iteration", ylabel="‖b − A x_k‖ / ‖b‖ (true residual)",
            title=f"pressure_poisson({n}, seed={seed}), unseen layout")
     ax.legend()
-    return _save(fig, "dcdm_residuals.png")
+    return _report.save_figure(fig, "dcdm_residuals.png")
 
 
 def plot_growth(sizes: list[dict]) -> str:
@@ -382,17 +381,7 @@ def plot_growth(sizes: list[dict]) -> str:
     ax.set(xlabel="grid (cells per side)", ylabel=f"iterations to rtol {RTOL:g}",
            title=f"iterations vs resolution, mean of {len(sizes[0]['seeds'])} layouts")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-    return _save(fig, "dcdm_growth.png")
-
-
-def _save(fig, name: str) -> str:
-    import matplotlib.pyplot as plt
-
-    IMG.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(IMG / name, dpi=120)
-    plt.close(fig)
-    return str(IMG / name)
+    return _report.save_figure(fig, "dcdm_growth.png")
 
 
 # ------------------------------------------------------------------ main

@@ -43,7 +43,6 @@ FIXED_A = (1.0, 1.2, 1.4, 1.6, 1.8)
 FIXED_B = (1.0, 1.3, 1.5, 1.75, 1.95)
 RTOL = 1e-8
 CACHE = Path(__file__).resolve().parents[1] / "out" / "omega_cache"
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 
 # ------------------------------------------------------------------ (a) tables
@@ -241,24 +240,12 @@ def targets_a(results: list[dict], long_results: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _save(fig, name: str) -> str:
-    """Write a figure to docs/img/NAME and close it."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path = IMG / name
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path)
-
-
 def plot_a(results: list[dict]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    IMG.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     for ax, variance in zip(axes, ("high", "low"), strict=True):
         rs = [r for r in results if r["variance"] == variance]
@@ -273,7 +260,7 @@ def plot_a(results: list[dict]) -> list[str]:
         ax.set_ylabel("instances remaining")
         ax.set_title(f"{variance} variance, T = {T}, mean of {len(rs)} seeds")
         ax.legend(fontsize=7)
-    p1 = _save(fig, "omega_cumulative.png")
+    p1 = _report.save_figure(fig, "omega_cumulative.png")
 
     r0 = next(r for r in results if r["variance"] == "high")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -288,7 +275,7 @@ def plot_a(results: list[dict]) -> list[str]:
         ax.set_xlabel("instance t")
         ax.set_ylabel("ω")
         ax.legend(fontsize=8)
-    return [p1, _save(fig, "omega_choices.png")]
+    return [p1, _report.save_figure(fig, "omega_choices.png")]
 
 
 # ------------------------------------------------------------------ (b) heat
@@ -382,7 +369,6 @@ def plot_b(results: list[dict]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    IMG.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 4.5), squeeze=False)
     for ax, r in zip(axes[0], results, strict=True):
         kappa = np.asarray(r["contexts"])
@@ -393,7 +379,7 @@ def plot_b(results: list[dict]) -> str:
         ax.set_ylabel("ω chosen")
         ax.set_title(f"heat, nx = {r['nx']}: SSOR-PCG weights played")
         ax.legend(fontsize=8)
-    return _save(fig, "omega_heat.png")
+    return _report.save_figure(fig, "omega_heat.png")
 
 
 # ------------------------------------------------------------------ main
