@@ -59,12 +59,33 @@ RTOL = 1e-6
 OMEGA_GRID = tuple(round(1.0 + 0.05 * i, 2) for i in range(20))  # 1.0 ... 1.95
 METHODS = ("CG", "IC(0)-PCG", "SSOR-PCG", "AMG-PCG", "DCDM")
 PEERS = METHODS[:-1]
+#: grid dimension, torch device of the network, DCDM's k: set by main() (--dim, --device, --k)
+SETUP = {"dim": 2, "device": "cpu", "k": 2}
 #: in-script model of --quick: one 24² layout, 5-10 s on one core of the 2-core machine. A weak
 #: model (it may need more iterations than CG): --quick checks the plumbing, not the targets.
 QUICK_TRAINING = {"n": 24, "seed": 1000, "samples": 200, "m": 300, "epochs": 6, "lr": 3e-3}
 
 
 # ------------------------------------------------------------------ model
+
+
+def problem(n: int, seed: int):
+    """The benchmark's system: an unseen obstacle layout at n cells per side."""
+    return us.problems.pressure_poisson(n, dim=SETUP["dim"], seed=seed)
+
+
+def cells(n: int) -> str:
+    return f"{n}²" if SETUP["dim"] == 2 else f"{n}³"
+
+
+def device_words() -> str:
+    import torch
+
+    if SETUP["device"] == "cpu":
+        return f"torch on the CPU, {torch.get_num_threads()} thread(s)"
+    return (f"the network on {torch.cuda.get_device_name()} (torch {torch.__version__}); "
+            f"everything else, and all peers, on the CPU ({torch.get_num_threads()} torch "
+            f"thread(s))")
 
 
 def quick_model():
@@ -94,7 +115,8 @@ def load_model(path: Path | None):
     if path is not None:
         return dcdm.DCDM.load(path), f"`{path}`"
     try:
-        return dcdm.pretrained(), f"shipped (`unisolve/learned/weights/{dcdm.PRETRAINED_FILE}`)"
+        return (dcdm.pretrained(SETUP["dim"]),
+                f"shipped (`unisolve/learned/weights/{dcdm.PRETRAINED_FILES[SETUP['dim']]}`)")
     except FileNotFoundError as err:
         raise SystemExit(
             f"{err}\nThe shipped DCDM model is missing: make it with "
@@ -126,13 +148,21 @@ def training_record(model) -> str:
     return (f"- model training: {t.get('epochs')} epochs, {_duration(t.get('seconds', 0))} of "
             f"training"
             + (f" ({_duration(wall)} with the Ritz data)" if wall else "")
-            + f", {t.get('threads', '?')} torch thread(s); {len(t.get('problems', []))} "
-            f"layout(s) at {'/'.join(s + '²' for s in sizes) or '?'} x {t.get('samples')} "
+            + f" on {_trained_on(t)}; {len(t.get('problems', []))} "
+            f"layout(s) at {'/'.join(cells(int(s)) for s in sizes) or '?'} x {t.get('samples')} "
             f"Ritz vectors (m = {t.get('m')}), lr {t.get('lr')}"
-            + (f" (x {t['lr_decay']} per epoch)" if t.get("lr_decay", 1.0) != 1.0 else "")
+            + (f" (x {t['lr_decay']:.3g} per epoch)" if t.get("lr_decay", 1.0) != 1.0 else "")
             + f"; loss {loss[0]:.3f} → "
             f"{loss[-1]:.3f} (validation {val[-1]:.3f}); torch {t.get('torch', '?')}\n"
-            f"- training command: `{t.get('command', '?')}`")
+            f"- training command: `{t.get('command', '?')}`"
+            + "".join(f"\n- earlier stage {i}: `{st.get('command', '?')}` — {st.get('epochs')} "
+                      f"epochs, {_duration(st.get('wall_seconds_with_data', 0))} on "
+                      f"{_trained_on(st)}"
+                      for i, st in enumerate(model.meta.get("lineage", []), 1)))
+
+
+def _trained_on(stage: dict) -> str:
+    return stage.get("gpu") or f"the CPU ({stage.get('threads', '?')} threads)"
 
 
 # ------------------------------------------------------------------ runs
@@ -144,7 +174,7 @@ def method_options(name: str, model, omega: float) -> dict:
         "IC(0)-PCG": {"method": "pcg", "preconditioner": "ic0"},
         "SSOR-PCG": {"method": "ssor-pcg", "omega": omega},
         "AMG-PCG": {"method": "pcg", "preconditioner": "amg"},
-        "DCDM": {"method": "dcdm", "model": model},
+        "DCDM": {"method": "dcdm", "model": model, "device": SETUP["device"], "k": SETUP["k"]},
     }[name]
 
 
@@ -157,7 +187,7 @@ def solve(p, name: str, model, omega: float, **extra):
 
 def warm_up(model) -> None:
     """Compile the numba kernels and start torch, so no timed run pays for it."""
-    p = us.problems.pressure_poisson(16, seed=0)
+    p = problem(16 if SETUP["dim"] == 2 else 8, seed=0)
     for name in METHODS:
         solve(p, name, model, 1.5)
 
@@ -217,14 +247,14 @@ def run_layout(p, model, omega: float, repeats: int, cap_factor: float) -> dict:
 
 def run_size(n: int, seeds: list[int], model, omega_opt, repeats: int,
              cap_factor: float) -> dict:
-    problems = [us.problems.pressure_poisson(n, seed=s) for s in seeds]
+    problems = [problem(n, seed=s) for s in seeds]
     omega = tune_omega(problems[0]) if omega_opt == "tune" else float(omega_opt)
     layouts = []
     for s, p in zip(seeds, problems, strict=True):
         t0 = time.perf_counter()
         res = run_layout(p, model, omega, repeats, cap_factor)
         layouts.append(res)
-        print(f"  {n}² seed {s} ({p.n} unknowns, {time.perf_counter() - t0:.0f} s): "
+        print(f"  {cells(n)} seed {s} ({p.n} unknowns, {time.perf_counter() - t0:.0f} s): "
               + ", ".join(f"{k} {v['iterations']} its {v['time']:.3g} s"
                           + ("" if v["converged"] else f" NOT CONVERGED ({v['status']})")
                           for k, v in res.items()), flush=True)
@@ -243,7 +273,7 @@ def run_size(n: int, seeds: list[int], model, omega_opt, repeats: int,
 
 def residual_curves(n: int, seed: int, model, omega: float, cap_factor: float) -> dict:
     """True relative residual histories of all five methods on one layout."""
-    p = us.problems.pressure_poisson(n, seed=seed)
+    p = problem(n, seed=seed)
     bnorm = float(np.linalg.norm(p.b))
     curves = {}
     for name in METHODS:
@@ -275,7 +305,7 @@ def targets(sizes: list[dict]) -> tuple[list[str], list[str]]:
     """The targets table and the plain-words wall-time verdicts."""
     by_n = {s["n"]: s for s in sizes}
     at = 128 if 128 in by_n else sizes[-1]["n"]
-    where = f"{at}²" + ("" if at == 128 else " (largest size run; the issue's target is at 128²)")
+    where = cells(at) + ("" if at == 128 else " (largest size run; the issue's target is at 128²)")
     ratio = by_n[at]["DCDM"]["iterations"] / by_n[at]["CG"]["iterations"]
     rows = ["| target | measured | goal | verdict |", "|---|---:|---|---|",
             f"| DCDM its / CG its at {where} | {ratio:.3f} | ≤ 0.2 | "
@@ -283,7 +313,7 @@ def targets(sizes: list[dict]) -> tuple[list[str], list[str]]:
     if len(sizes) > 1:
         lo, hi = sizes[0]["n"], sizes[-1]["n"]
         g_d, g_c = _growth(sizes, "DCDM"), _growth(sizes, "CG")
-        rows.append(f"| iteration growth its({hi}²) / its({lo}²): DCDM vs CG | "
+        rows.append(f"| iteration growth its({cells(hi)}) / its({cells(lo)}): DCDM vs CG | "
                     f"{g_d:.2f} (∝ n^{_exponent(sizes, 'DCDM'):.2f}) vs {g_c:.2f} "
                     f"(∝ n^{_exponent(sizes, 'CG'):.2f}) | DCDM's smaller | "
                     f"{'met' if g_d < g_c else '**NOT met**'} |")
@@ -292,14 +322,14 @@ def targets(sizes: list[dict]) -> tuple[list[str], list[str]]:
         d = s["DCDM"]["time"]
         fastest = min(PEERS, key=lambda k: s[k]["time"])
         r_cg, r_best = d / s["CG"]["time"], d / s[fastest]["time"]
-        rows.append(f"| wall time DCDM / CG at {s['n']}² | {r_cg:.2f} | report | "
+        rows.append(f"| wall time DCDM / CG at {cells(s['n'])} | {r_cg:.2f} | report | "
                     f"{_speed(r_cg)} |")
-        rows.append(f"| wall time DCDM / fastest peer ({fastest}) at {s['n']}² | "
+        rows.append(f"| wall time DCDM / fastest peer ({fastest}) at {cells(s['n'])} | "
                     f"{r_best:.2f} | report | {_speed(r_best)} |")
         share = s["DCDM"]["network_share"]
-        words.append(f"- {s['n']}²: DCDM is {_speed(r_cg)} than CG and {_speed(r_best)} than "
-                     f"the fastest peer ({fastest}) on this CPU; {100 * share:.0f}% of its "
-                     f"time is the network (the rest — matvecs, A-orthogonalisation, "
+        words.append(f"- {cells(s['n'])}: DCDM is {_speed(r_cg)} than CG and {_speed(r_best)} "
+                     f"than the fastest peer ({fastest}) on this machine; {100 * share:.0f}% of "
+                     f"its time is the network (the rest — matvecs, A-orthogonalisation, "
                      f"transfers — takes {d * (1 - share):.3g} s vs CG's whole solve "
                      f"{s['CG']['time']:.3g} s).")
     return rows, words
@@ -312,7 +342,7 @@ def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: in
             "|---|---:|" + "---:|" * len(METHODS) + "---:|")
     rows = []
     for s in sizes:
-        cells = []
+        row = []
         for name in METHODS:
             v = s[name]
             cell = f"{v['iterations']:.0f} its, {v['time']:.3g} s"
@@ -320,8 +350,8 @@ def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: in
                 cell += f" (ω {s['omega']:g})"
             if v["converged"] < len(seeds):
                 cell += f" **{len(seeds) - v['converged']} not converged**"
-            cells.append(cell)
-        rows.append(f"| {s['n']}² | {s['unknowns']:,.0f} | " + " | ".join(cells)
+            row.append(cell)
+        rows.append(f"| {cells(s['n'])} | {s['unknowns']:,.0f} | " + " | ".join(row)
                     + f" | {100 * s['DCDM']['network_share']:.0f}% |")
     target_rows, words = targets(sizes)
     used = sorted(training_seeds(model))
@@ -331,14 +361,16 @@ def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: in
     omega_note = ("tuned per size: the fewest SSOR-PCG iterations on the grid 1.0, 1.05, ..., "
                   "1.95 on the first layout" if args.omega == "tune" else f"fixed {args.omega}")
     lines = [
-        "## DCDM vs preconditioned CG on unseen obstacle layouts (`benchmarks/dcdm.py`)", "",
+        f"## DCDM vs preconditioned CG on unseen {SETUP['dim']}D obstacle layouts "
+        f"(`benchmarks/dcdm.py`{', GPU' if SETUP['device'] != 'cpu' else ''})", "",
         _report.header(cmd).rstrip(),
-        f"- problems: `pressure_poisson(n, seed=s)` (Neumann walls and obstacles, singular "
-        f"consistent system on the fluid cells), seeds {', '.join(map(str, seeds))} — "
+        f"- problems: `pressure_poisson(n, dim={SETUP['dim']}, seed=s)` (Neumann walls and "
+        f"obstacles, singular consistent system on the fluid cells), "
+        f"seeds {', '.join(map(str, seeds))} — "
         f"unseen layouts ({trained_on}); rtol {RTOL:g} on the true residual "
         f"from x0 = 0, every run checked",
-        f"- DCDM model: {origin}, `{model!r}`, the same model at every size; k = 2 "
-        f"previous directions; torch on the CPU, {threads} thread(s); maxiter = max(200, "
+        f"- DCDM model: {origin}, `{model!r}`, the same model at every size; k = {SETUP['k']} "
+        f"previous directions; {device_words()}; maxiter = max(200, "
         f"{args.dcdm_maxiter_factor:g} x CG's iterations on the same system)",
         training_record(model),
         f"- SSOR-PCG ω: {omega_note}",
@@ -376,7 +408,7 @@ def plot_growth(sizes: list[dict]) -> str:
     for name in METHODS:
         ax.loglog(ns, [s[name]["iterations"] for s in sizes], "o-",
                   lw=2 if name == "DCDM" else 1.3, label=name)
-    ax.set_xticks(ns, [f"{n}²" for n in ns])
+    ax.set_xticks(ns, [cells(n) for n in ns])
     ax.minorticks_off()
     ax.set(xlabel="grid (cells per side)", ylabel=f"iterations to rtol {RTOL:g}",
            title=f"iterations vs resolution, mean of {len(sizes[0]['seeds'])} layouts")
@@ -414,8 +446,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: sizes 24 32, 1 layout, 1 repeat, a model trained here "
                          "(or --model)")
+    ap.add_argument("--dim", type=int, choices=(2, 3), default=2,
+                    help="grid dimension (3: give a 3D --model and --sizes, e.g. 32 64)")
+    ap.add_argument("--device", default="cpu",
+                    help="torch device of DCDM's network (cuda: the GPU timings)")
+    ap.add_argument("--k", type=int, default=2,
+                    help="DCDM's number of previous directions to A-orthogonalise against "
+                         "(default 2, the method's default)")
+    ap.add_argument("--section", default=None,
+                    help="BENCHMARKS.md section (default dcdm; dcdm-gpu / dcdm-3d with "
+                         "--device / --dim 3); the figures are drawn for 'dcdm' only")
     ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
     args = ap.parse_args(argv)
+    SETUP.update(dim=args.dim, device=args.device, k=args.k)
+    if args.section is None:
+        args.section = "-".join(["dcdm"] + ["3d"] * (args.dim == 3)
+                                + ["gpu"] * (args.device != "cpu")
+                                + [f"k{args.k}"] * (args.k != 2))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -441,10 +488,10 @@ def main(argv: list[str] | None = None) -> int:
     warm_up(model)
     sizes = []
     for n in args.sizes:
-        print(f"{n}²:", flush=True)
+        print(f"{cells(n)}:", flush=True)
         sizes.append(run_size(n, seeds, model, args.omega, args.repeats,
                               args.dcdm_maxiter_factor))
-    failures = [f"{s['n']}² seed {seed}: {name} {lay[name]['status']} after "
+    failures = [f"{cells(s['n'])} seed {seed}: {name} {lay[name]['status']} after "
                 f"{lay[name]['iterations']} iterations, ‖b − A x‖/‖b‖ = "
                 f"{lay[name]['rel_residual']:.2e}"
                 for s in sizes for seed, lay in zip(s["seeds"], s["layouts"], strict=True)
@@ -459,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     if peer_failed:  # a classical solver failing is a bug, not a measurement
         print("a classical peer did not converge: docs/ left untouched", file=sys.stderr)
         return 1
-    if not args.no_write:
+    if not args.no_write and args.section != "dcdm":
+        _report.write_section(args.section, body)
+    elif not args.no_write:
         n_plot = 128 if 128 in args.sizes else args.sizes[-1]
         s_plot = next(s for s in sizes if s["n"] == n_plot)
         curves = residual_curves(n_plot, seeds[0], model, s_plot["omega"],

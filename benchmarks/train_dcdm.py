@@ -2,6 +2,12 @@
 
     python benchmarks/train_dcdm.py                      # the shipped model
     python benchmarks/train_dcdm.py --layouts 2 --samples 50 --epochs 1 --out /tmp/m.pt
+    python benchmarks/train_dcdm.py --device cuda --budget 400   # as many epochs as fit
+
+``--budget S`` times the first epoch and then runs as many more as fit in S
+seconds, the step size decaying geometrically from ``--lr`` to ``--lr-final``
+over them (the number of epochs it chose is recorded, so ``--epochs N
+--lr-final ...`` repeats the run). ``--init FILE`` continues from a saved model.
 
 Training layouts are ``pressure_poisson(64, seed=s)`` for ``s = 1000, 1001, ...``;
 tests and benchmarks use seeds below 1000, so they only ever see unseen layouts.
@@ -19,7 +25,7 @@ from pathlib import Path
 import torch
 
 import unisolve as us
-from unisolve.learned.dcdm import DCDM, PRETRAINED_FILE
+from unisolve.learned.dcdm import DCDM, PRETRAINED_FILE, ritz_training_vectors
 
 WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights" / PRETRAINED_FILE
 FIRST_TRAINING_SEED = 1000
@@ -28,12 +34,21 @@ FIRST_TRAINING_SEED = 1000
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=64, help="cells per side of the training grids")
+    ap.add_argument("--dim", type=int, default=2, choices=(2, 3), help="grid dimension")
     ap.add_argument("--layouts", type=int, default=16, help="random obstacle layouts")
     ap.add_argument("--samples", type=int, default=1000, help="Ritz right-hand sides per layout")
     ap.add_argument("--m", type=int, default=600, help="Lanczos steps per layout")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-decay", type=float, default=0.8, help="per-epoch factor")
+    ap.add_argument("--lr-final", type=float, default=None,
+                    help="decay from --lr to this over the epochs (overrides --lr-decay)")
+    ap.add_argument("--budget", type=float, default=None,
+                    help="seconds of training: epochs = as many as fit after timing the first")
+    ap.add_argument("--blocks", type=int, nargs=3, default=None,
+                    help="residual blocks before / on / after the pooled level")
+    ap.add_argument("--init", type=Path, default=None, help="continue from this model file")
+    ap.add_argument("--device", default="cpu", help="torch device that trains (cpu, cuda)")
     ap.add_argument("--batch-size", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-limit", type=float, default=1500.0,
@@ -43,20 +58,49 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    problems = [us.problems.pressure_poisson(args.n, seed=FIRST_TRAINING_SEED + i)
+    problems = [us.problems.pressure_poisson(args.n, dim=args.dim,
+                                             seed=FIRST_TRAINING_SEED + i)
                 for i in range(args.layouts)]
     t0 = time.perf_counter()
-    model = DCDM.train(problems, epochs=args.epochs, seed=args.seed, samples=args.samples,
-                       m=args.m, lr=args.lr, lr_decay=args.lr_decay, batch_size=args.batch_size,
-                       time_limit=args.time_limit)
+    rhs = [ritz_training_vectors(p.A, args.samples, args.m, seed=args.seed + 1000 * i)
+           for i, p in enumerate(problems)]
+    data_seconds = time.perf_counter() - t0
+    if args.init is not None:
+        model = DCDM.load(args.init)
+        # every earlier stage stays on record: lineage = [first run, ..., the run loaded here]
+        earlier = model.meta.pop("lineage", [])
+        model.meta["lineage"] = [*earlier, {"file": str(args.init),
+                                            **model.meta.get("training", {})}]
+    else:
+        net = {} if args.blocks is None else {"blocks": tuple(args.blocks)}
+        model = DCDM(dim=len(problems[0].grid_shape), seed=args.seed, **net)
+    fit = {"samples": args.samples, "m": args.m, "batch_size": args.batch_size,
+           "device": args.device, "rhs": rhs, "seed": args.seed}
+    epochs = args.epochs
+    if args.budget is not None:  # time one epoch at the full step size, then fill the budget
+        t1 = time.perf_counter()
+        model.fit(problems, epochs=1, lr=args.lr, **fit)
+        epoch_seconds = time.perf_counter() - t1
+        epochs = max(1, int((args.budget - epoch_seconds) / epoch_seconds))
+        model.meta["budget"] = {"seconds": args.budget, "first_epoch_seconds": epoch_seconds}
+        print(f"one epoch took {epoch_seconds:.1f} s: {epochs} more fit in {args.budget:.0f} s")
+    decay = args.lr_decay
+    if args.lr_final is not None:
+        decay = (args.lr_final / args.lr) ** (1.0 / max(epochs - 1, 1))
+    model.fit(problems, epochs=epochs, lr=args.lr, lr_decay=decay,
+              time_limit=None if args.budget else args.time_limit, **fit)
     seconds = time.perf_counter() - t0
-    model.meta["training"]["command"] = "python " + " ".join(["benchmarks/train_dcdm.py",
-                                                              *sys.argv[1:]])
+    given = sys.argv[1:] if argv is None else list(argv)
+    model.meta["training"]["command"] = " ".join(["python benchmarks/train_dcdm.py", *given])
     model.meta["training"]["wall_seconds_with_data"] = seconds
+    model.meta["training"]["data_seconds"] = data_seconds
+    model.meta["training"]["epochs_total"] = model.log.epochs
+    if args.device != "cpu" and torch.cuda.is_available():
+        model.meta["training"]["gpu"] = torch.cuda.get_device_name()
     model.meta["training"]["threads"] = torch.get_num_threads()
     model.save(args.out)
     log = model.meta["training"]
-    print(f"trained {log['epochs']} epochs on {args.layouts} layouts x {args.samples} vectors "
+    print(f"trained {model.log.epochs} epochs on {args.layouts} layouts x {args.samples} vectors "
           f"in {seconds:.0f} s ({torch.get_num_threads()} threads); "
           f"train loss {log['train_loss'][0]:.4f} -> {log['train_loss'][-1]:.4f}, "
           f"validation {log['val_loss'][-1]:.4f}; wrote {args.out} "

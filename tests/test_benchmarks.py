@@ -55,3 +55,34 @@ def test_dcdm_benchmark_quick(capsys):
         if "NOT CONVERGED" in line:
             assert line.count("NOT CONVERGED") == 1 and line.rstrip().endswith(")")
             assert line.index("NOT CONVERGED") > line.index("DCDM")
+
+
+def test_dcdm_benchmark_3d_with_the_shipped_3d_model(capsys):
+    dcdm = _load("dcdm")
+    args = ["--dim", "3", "--sizes", "8", "10", "--layouts", "1", "--repeats", "1", "--no-write"]
+    assert dcdm.main(args) == 0
+    out = capsys.readouterr().out
+    assert "unseen 3D obstacle layouts" in out and "| 8³ |" in out and "| 10³ |" in out
+    assert "dcdm3d_32.pt" in out and "NOT CONVERGED" not in out
+
+
+def test_train_dcdm_script_records_its_stages(tmp_path, capsys):
+    train = _load("train_dcdm")
+    from unisolve.learned.dcdm import DCDM
+
+    tiny = ["--n", "10", "--layouts", "2", "--samples", "20", "--m", "20", "--blocks", "0", "1",
+            "0"]
+    assert train.main([*tiny, "--epochs", "2", "--lr-final", "1e-4",
+                       "--out", str(tmp_path / "a.pt")]) == 0
+    first = DCDM.load(tmp_path / "a.pt")
+    assert first.meta["training"]["epochs"] == 2
+    assert first.meta["training"]["lr_decay"] == 0.1  # 1e-3 -> 1e-4 over the 2 epochs
+    # continue from it on a time budget: one timed epoch, then as many as fit (>= 1)
+    assert train.main([*tiny, "--budget", "1", "--init", str(tmp_path / "a.pt"),
+                       "--out", str(tmp_path / "b.pt")]) == 0
+    second = DCDM.load(tmp_path / "b.pt")
+    assert second.meta["training"]["epochs"] >= 2 and "budget" in second.meta
+    (stage,) = second.meta["lineage"]
+    assert stage["command"] == first.meta["training"]["command"]
+    assert "--budget 1 --init" in second.meta["training"]["command"]
+    assert "trained" in capsys.readouterr().out

@@ -38,9 +38,11 @@ the shipped model has more blocks on the pooled level (see :class:`DCDM`).
 ``geometry="channel"`` keeps the paper's biased layers and feeds the mask as
 a second input channel instead.
 
-The shipped model (``weights/dcdm2d_64.pt``) was made by
-``benchmarks/train_dcdm.py`` on 64² :func:`unisolve.problems.pressure_poisson`
-layouts; :func:`pretrained` loads it and ``method="dcdm"`` uses it by default.
+The shipped models (``weights/dcdm2d_64.pt``, trained on 64² and
+``weights/dcdm3d_32.pt``, trained on 32³ :func:`unisolve.problems.pressure_poisson`
+layouts) were made by ``benchmarks/train_dcdm.py``; their files record every
+training stage (``DCDM.load(path).meta``). :func:`pretrained` loads them and
+``method="dcdm"`` picks the one that matches the problem's grid dimension.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ __all__ = [
     "scale_invariant_loss",
 ]
 
-PRETRAINED_FILE = "dcdm2d_64.pt"
+#: shipped model file per grid dimension (unisolve/learned/weights/)
+PRETRAINED_FILES = {2: "dcdm2d_64.pt", 3: "dcdm3d_32.pt"}
+PRETRAINED_FILE = PRETRAINED_FILES[2]
 _FORMAT = "unisolve-dcdm-1"
 
 
@@ -405,7 +409,8 @@ class DCDM:
     def fit(self, problems: Sequence[LinearProblem], epochs: int = 10, seed: int = 0, *,
             samples: int = 1000, m: int = 600, batch_size: int = 10, lr: float = 1e-4,
             lr_decay: float = 1.0, validation: float = 0.1, time_limit: float | None = None,
-            progress: bool = True) -> DCDM:
+            progress: bool = True, device: str = "cpu",
+            rhs: Sequence[np.ndarray] | None = None) -> DCDM:
         """Train (or keep training) on the loss (5) with Adam.
 
         Parameters
@@ -427,6 +432,14 @@ class DCDM:
             Stop after the first epoch that ends past this many seconds.
         progress : bool
             Show a progress bar (tqdm) with the running loss.
+        device : str
+            torch device that trains ("cpu", "cuda"); the Ritz vectors are
+            computed on the CPU, and the network is back on the CPU afterwards.
+        rhs : sequence of ndarray, optional
+            Precomputed training right-hand sides, one ``(samples, n)`` array
+            per problem (e.g. :func:`ritz_training_vectors`, or residuals from
+            your own solver runs); each row is normalised. Default: Ritz
+            vectors from ``m`` Lanczos steps, seeded by ``seed``.
 
         Returns
         -------
@@ -445,6 +458,17 @@ class DCDM:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
         if not 0 <= validation < 1:
             raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
+        problems = list(problems)
+        if rhs is not None:
+            rhs = [np.asarray(B, dtype=np.float32) for B in rhs]
+            if len(rhs) != len(problems):
+                raise ValueError(f"rhs holds {len(rhs)} arrays for {len(problems)} problems: "
+                                 "give one (samples, n) array per problem")
+            for p, B in zip(problems, rhs, strict=True):
+                if B.ndim != 2 or B.shape[1] != p.n or len({len(b) for b in rhs}) != 1:
+                    raise ValueError(f"rhs arrays must all be (samples, n) with the same samples "
+                                     f"and n = each problem's unknowns; got {B.shape} for n={p.n}")
+            samples = rhs[0].shape[0]
         n_val = round(validation * samples)
         if samples - n_val < 1:
             raise ValueError(
@@ -455,17 +479,23 @@ class DCDM:
         data = []
         for i, p in enumerate(progress_bar(problems, "Ritz vectors", disable=not progress)):
             shape, idx = _grid_layout(p, self.dim)
-            B = torch.from_numpy(ritz_training_vectors(p.A, samples, m, seed=seed + 1000 * i))
-            data.append((_GridOperator(self.net, shape, idx, "cpu"), _torch_sparse(p.A), B))
+            if rhs is None:
+                B = ritz_training_vectors(p.A, samples, m, seed=seed + 1000 * i)
+            else:
+                B = rhs[i] / np.linalg.norm(rhs[i], axis=1, keepdims=True)
+            B = torch.from_numpy(np.ascontiguousarray(B, dtype=np.float32))
+            data.append((_GridOperator(self.net, shape, idx, device),
+                         _torch_sparse(p.A).to(device), B.to(device)))
         batches = [(k, j) for k in range(len(data))
                    for j in range(0, samples - n_val, batch_size)]
+        self.net.to(device)
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
         log = self.log
         self.net.train()
         for _ in range(epochs):
             order = rng.permutation(len(batches))
-            total = 0.0
+            total = torch.zeros((), dtype=torch.float64, device=device)  # no per-step sync
             bar = progress_bar(order, f"DCDM epoch {log.epochs + 1}", disable=not progress)
             for step, b in enumerate(bar, 1):
                 k, j = batches[b]
@@ -475,22 +505,23 @@ class DCDM:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += loss.item()
-                if progress:
-                    bar.set_postfix(loss=f"{total / step:.4f}", refresh=False)
+                total += loss.detach()
+                if progress and step % 50 == 0:
+                    bar.set_postfix(loss=f"{total.item() / step:.4f}", refresh=False)
             val = None
             if n_val:
                 with torch.no_grad():
                     val = float(np.mean([scale_invariant_loss(op(B[-n_val:]), B[-n_val:], A).item()
                                          for op, A, B in data]))
-            log.add(total / len(batches), val)
+            log.add(total.item() / len(batches), val)
             schedule.step()
             if time_limit is not None and log.seconds > time_limit:
                 break
-        self.net.eval()
+        self.net.eval().to("cpu")
         self.meta["training"] = {**log.as_dict(), "problems": [p.name for p in problems],
                                  "samples": samples, "m": m, "batch_size": batch_size,
                                  "lr": lr, "lr_decay": lr_decay, "seed": seed,
+                                 "device": str(device),
                                  "torch": str(torch.__version__)}
         return self
 
@@ -548,30 +579,35 @@ _PRETRAINED: dict[int, DCDM] = {}
 
 
 def pretrained(dim: int = 2) -> DCDM:
-    """The model shipped inside the package (2D, trained on 64² pressure layouts).
+    """A model shipped inside the package: 2D (trained on 64² layouts) or 3D (on 32³).
+
+    Loaded once per dimension and cached.
 
     Examples
     --------
     >>> model = pretrained()
     >>> model.dim, model.meta["training"]["epochs"] > 0
     (2, True)
+    >>> pretrained(3).dim
+    3
     """
-    if dim != 2:
+    if dim not in PRETRAINED_FILES:
         raise ValueError(
-            f"only a 2D DCDM model ships with unisolve; for dim={dim} train one: "
-            f"DCDM.train(problems, dim={dim}) and pass model=..."
+            f"unisolve ships DCDM models for dim 2 and 3, not dim={dim!r}: train one with "
+            f"DCDM.train(problems, dim=...) and pass model=..."
         )
     if dim not in _PRETRAINED:
-        ref = resources.files("unisolve.learned").joinpath("weights", PRETRAINED_FILE)
+        ref = resources.files("unisolve.learned").joinpath("weights", PRETRAINED_FILES[dim])
         with resources.as_file(ref) as path:
             _PRETRAINED[dim] = DCDM.load(path)
     return _PRETRAINED[dim]
 
 
 # ----------------------------------------------------------------------------- solver
-def _check_model(model: Any) -> DCDM:
-    if model is None:
-        return pretrained(2)
+def _check_model(model: Any, problem: LinearProblem) -> DCDM:
+    if model is None:  # the shipped model of the problem's grid dimension
+        shape = getattr(problem, "grid_shape", None)
+        return pretrained(len(shape) if shape is not None and len(shape) == 3 else 2)
     if isinstance(model, (str, Path)):
         return DCDM.load(model)
     if not isinstance(model, DCDM):
@@ -618,7 +654,8 @@ def dcdm(
         ``pressure_poisson``), on a grid (``grid_shape``, and ``mask`` when
         cells are removed), numpy / scipy data.
     model : DCDM or path, optional
-        The network; default the shipped 2D model (:func:`pretrained`).
+        The network; default the shipped model of the grid's dimension
+        (:func:`pretrained`: 2D trained on 64², 3D trained on 32³).
     k : int
         Number of previous directions each new one is A-orthogonalised against (2).
     rtol, atol, maxiter, x0, callback, seed
@@ -647,11 +684,11 @@ def dcdm(
     --------
     >>> import unisolve as us
     >>> p = us.problems.pressure_poisson(64, seed=3)
-    >>> r = us.solve(p, method="dcdm", rtol=1e-4)             # the shipped model
-    >>> r.converged, r.iterations < us.solve(p, method="cg", rtol=1e-4).iterations / 2
+    >>> r = us.solve(p, method="dcdm", rtol=1e-6)             # the shipped model
+    >>> r.converged, r.iterations < us.solve(p, method="cg", rtol=1e-6).iterations / 5
     (True, True)
     """
-    model = _check_model(model)
+    model = _check_model(model, problem)
     shape, idx = _grid_layout(problem, model.dim)
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"k (directions to A-orthogonalise against) must be an int >= 0, "
