@@ -1,6 +1,6 @@
 """Classical solvers, one module per method family; importing registers them."""
 
-from . import krylov, omega, relaxation, tuning, young
+from . import krylov, omega, relaxation, sketch_newton, tuning, young
 from .omega import AutoOmega, ChebCB, OmegaLearner, TsallisINF, TsallisINFCB, make_learner
 from .tuning import OmegaTuner
 from .young import optimal_omega
@@ -17,6 +17,7 @@ __all__ = [
     "omega",
     "optimal_omega",
     "relaxation",
+    "sketch_newton",
     "tuning",
     "young",
 ]

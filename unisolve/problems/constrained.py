@@ -1,0 +1,276 @@
+"""Equality-constrained nonlinear programs: min f(x) subject to c(x) = 0.
+
+The problem object carries callables for the objective ``f``, its gradient, the
+constraints ``c``, their Jacobian ``G = ∂c/∂x`` and the Hessian of the Lagrangian
+
+    L(x, λ) = f(x) + λᵀ c(x),      ∇²ₓL(x, λ) = ∇²f(x) + Σᵢ λᵢ ∇²cᵢ(x),
+
+dense (numpy) or sparse (scipy), plus a start ``x0``, ``λ0`` and, where a
+reference publishes it, the optimal value ``f_star``. The KKT residual
+‖(∇ₓL, c)‖ is the measure every constrained method reports.
+
+:func:`check_derivatives` compares the three derivative callables with central
+finite differences; :func:`test_set` returns the hand-coded CUTEst / Hock–
+Schittkowski problems (formulas, starts and optimal values from the published
+definitions; :mod:`.cutest_hs` holds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "DerivativeCheck",
+    "EqualityConstrainedProblem",
+    "check_derivatives",
+    "register",
+    "test_set",
+]
+
+
+def _dense(M: Any) -> np.ndarray:
+    return M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)
+
+
+@dataclass
+class EqualityConstrainedProblem:
+    """min f(x) s.t. c(x) = 0, with first and second derivatives.
+
+    Parameters
+    ----------
+    f : callable x -> float
+    grad : callable x -> (n,) array
+        ∇f(x).
+    c : callable x -> (m,) array
+    jac : callable x -> (m, n) array or sparse matrix
+        G(x) = ∂c/∂x (row i is ∇cᵢ(x)ᵀ).
+    hess_lag : callable (x, lam) -> (n, n) array or sparse matrix
+        ∇²ₓL(x, λ) = ∇²f(x) + Σᵢ λᵢ ∇²cᵢ(x).
+    x0 : (n,) array
+        Start (the published one for test-set problems).
+    lam0 : (m,) array, optional
+        Start multipliers; default zeros.
+    f_star : float, optional
+        Published optimal objective value (None when none is published).
+    x_star : (n,) array, optional
+        A published minimiser, when one is.
+    name, source : str
+        Identification and where the formulas and ``f_star`` come from.
+
+    The callables are checked once at ``x0``: output shapes must match ``n``
+    and ``m``, values must be finite; anything else raises ``ValueError``
+    naming the callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unisolve.problems.constrained import EqualityConstrainedProblem
+    >>> p = EqualityConstrainedProblem(          # min x² + y² s.t. x + y = 1
+    ...     f=lambda x: x @ x, grad=lambda x: 2 * x,
+    ...     c=lambda x: np.array([x.sum() - 1]), jac=lambda x: np.ones((1, 2)),
+    ...     hess_lag=lambda x, lam: 2 * np.eye(2), x0=np.zeros(2), f_star=0.5)
+    >>> p.n, p.m, p.kkt_residual(np.array([0.5, 0.5]), np.array([-1.0]))
+    (2, 1, 0.0)
+    """
+
+    f: Callable[[np.ndarray], float]
+    grad: Callable[[np.ndarray], np.ndarray]
+    c: Callable[[np.ndarray], np.ndarray]
+    jac: Callable[[np.ndarray], Any]
+    hess_lag: Callable[[np.ndarray, np.ndarray], Any]
+    x0: np.ndarray
+    lam0: np.ndarray | None = None
+    f_star: float | None = None
+    x_star: np.ndarray | None = None
+    name: str = ""
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    kind = "constrained"
+
+    def __post_init__(self) -> None:
+        for label in ("f", "grad", "c", "jac", "hess_lag"):
+            if not callable(getattr(self, label)):
+                raise TypeError(f"{label} must be callable, got {type(getattr(self, label))}")
+        x0 = np.asarray(self.x0, dtype=float)
+        if x0.ndim != 1 or x0.size == 0:
+            raise ValueError(f"x0 must be a non-empty 1-D array, got shape {x0.shape}")
+        if not np.all(np.isfinite(x0)):
+            raise ValueError("x0 holds NaN or inf: give a finite start point")
+        self.x0 = x0
+        n = x0.size
+        c0 = np.asarray(self.c(x0), dtype=float)
+        if c0.ndim != 1 or c0.size == 0:
+            raise ValueError(f"c(x0) must be a non-empty 1-D array, got shape {c0.shape}: "
+                             "an equality-constrained problem needs m >= 1 constraints")
+        m = c0.size
+        lam0 = np.zeros(m) if self.lam0 is None else np.asarray(self.lam0, dtype=float)
+        if lam0.shape != (m,):
+            raise ValueError(f"lam0 must have shape ({m},) (one multiplier per constraint), "
+                             f"got {lam0.shape}")
+        self.lam0 = lam0
+        checks = {
+            "f(x0)": (np.asarray(self.f(x0), dtype=float), ()),
+            "grad(x0)": (np.asarray(self.grad(x0), dtype=float), (n,)),
+            "c(x0)": (c0, (m,)),
+            "jac(x0)": (_dense(self.jac(x0)), (m, n)),
+            "hess_lag(x0, lam0)": (_dense(self.hess_lag(x0, lam0)), (n, n)),
+        }
+        for label, (value, shape) in checks.items():
+            if value.shape != shape:
+                raise ValueError(f"{label} has shape {value.shape}, expected {shape} "
+                                 f"(n = {n} variables, m = {m} constraints)")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{label} is not finite (NaN or inf at the start point)")
+        if self.x_star is not None:
+            self.x_star = np.asarray(self.x_star, dtype=float)
+            if self.x_star.shape != (n,):
+                raise ValueError(f"x_star must have shape ({n},), got {self.x_star.shape}")
+        if self.f_star is not None:
+            self.f_star = float(self.f_star)
+
+    @property
+    def n(self) -> int:
+        """Number of variables."""
+        return self.x0.size
+
+    @property
+    def m(self) -> int:
+        """Number of equality constraints."""
+        return self.lam0.size
+
+    def lagrangian_grad(self, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """∇ₓL(x, λ) = ∇f(x) + G(x)ᵀλ."""
+        return np.asarray(self.grad(x), dtype=float) + self.jac(x).T @ lam
+
+    def kkt_residual(self, x: np.ndarray, lam: np.ndarray) -> float:
+        """‖(∇ₓL(x, λ), c(x))‖₂, zero exactly at a KKT point."""
+        r = np.concatenate([self.lagrangian_grad(x, lam), np.asarray(self.c(x), dtype=float)])
+        return float(np.linalg.norm(r))
+
+    def __repr__(self) -> str:
+        return (f"EqualityConstrainedProblem({self.name or 'unnamed'}, n={self.n}, m={self.m}"
+                + (f", f*={self.f_star:.10g}" if self.f_star is not None else "") + ")")
+
+
+# ----------------------------------------------------------------------------- derivative check
+@dataclass
+class DerivativeCheck:
+    """Relative errors of the derivative callables against central differences."""
+
+    grad: float
+    jac: float
+    hess_lag: float
+    x: np.ndarray
+    lam: np.ndarray
+
+    def ok(self, tol: float = 1e-5) -> bool:
+        """All three relative errors at most ``tol``."""
+        return max(self.grad, self.jac, self.hess_lag) <= tol
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(1.0, np.linalg.norm(b)))
+
+
+def check_derivatives(problem: EqualityConstrainedProblem, x: np.ndarray | None = None,
+                      lam: np.ndarray | None = None, h: float = 1e-6,
+                      seed: int = 0) -> DerivativeCheck:
+    """Compare grad, jac and hess_lag with central finite differences.
+
+    Central differences of f, c and ∇ₓL along each coordinate (step ``h``
+    scaled by ``max(1, |xᵢ|)``); errors are ‖analytic − FD‖ / max(1, ‖FD‖).
+    The default point is ``x0`` plus a seeded perturbation of relative size
+    1e-2 (a start point often sits on a symmetry where mistakes cancel), and
+    the default multipliers are seeded standard normals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unisolve.problems.constrained import EqualityConstrainedProblem, check_derivatives
+    >>> p = EqualityConstrainedProblem(
+    ...     f=lambda x: x[0] ** 3 + x[1] ** 2, grad=lambda x: np.array([3 * x[0] ** 2, 2 * x[1]]),
+    ...     c=lambda x: np.array([x[0] * x[1] - 1]), jac=lambda x: np.array([[x[1], x[0]]]),
+    ...     hess_lag=lambda x, l: np.array([[6 * x[0], l[0]], [l[0], 2.0]]), x0=np.ones(2))
+    >>> check_derivatives(p).ok()
+    True
+    """
+    rng = np.random.default_rng(seed)
+    if x is None:
+        x = problem.x0 + 1e-2 * np.maximum(1.0, np.abs(problem.x0)) * rng.standard_normal(problem.n)
+    if lam is None:
+        lam = rng.standard_normal(problem.m)
+    x = np.asarray(x, dtype=float)
+    lam = np.asarray(lam, dtype=float)
+    n = x.size
+    g_fd = np.empty(n)
+    J_fd = np.empty((problem.m, n))
+    H_fd = np.empty((n, n))
+    for i in range(n):
+        step = h * max(1.0, abs(x[i]))
+        e = np.zeros(n)
+        e[i] = step
+        g_fd[i] = (problem.f(x + e) - problem.f(x - e)) / (2 * step)
+        J_fd[:, i] = (np.asarray(problem.c(x + e)) - np.asarray(problem.c(x - e))) / (2 * step)
+        H_fd[:, i] = (problem.lagrangian_grad(x + e, lam)
+                      - problem.lagrangian_grad(x - e, lam)) / (2 * step)
+    return DerivativeCheck(
+        grad=_rel(np.asarray(problem.grad(x), dtype=float), g_fd),
+        jac=_rel(_dense(problem.jac(x)), J_fd),
+        hess_lag=_rel(_dense(problem.hess_lag(x, lam)), H_fd),
+        x=x, lam=lam,
+    )
+
+
+# ----------------------------------------------------------------------------- the test set
+_TEST_SET: dict[str, Callable[[], EqualityConstrainedProblem]] = {}
+
+
+def register(name: str) -> Callable:
+    """Add a problem constructor (no arguments) to :func:`test_set` under ``name``."""
+
+    def deco(make: Callable[[], EqualityConstrainedProblem]) -> Callable:
+        if name in _TEST_SET:
+            raise ValueError(f"test-set problem {name!r} registered twice")
+        _TEST_SET[name] = make
+        return make
+
+    return deco
+
+
+def test_set(names: list[str] | None = None) -> dict[str, EqualityConstrainedProblem]:
+    """The hand-coded CUTEst / Hock–Schittkowski equality-constrained problems.
+
+    Parameters
+    ----------
+    names : list of str, optional
+        A subset (default: all, in a fixed order).
+
+    Returns
+    -------
+    dict
+        name -> EqualityConstrainedProblem with the published ``x0`` and ``f_star``.
+
+    Examples
+    --------
+    >>> from unisolve.problems.constrained import test_set
+    >>> p = test_set(["HS6"])["HS6"]
+    >>> p.n, p.m, p.f_star
+    (2, 1, 0.0)
+    """
+    from . import cutest_hs  # noqa: F401  (registers its problems)
+
+    if names is None:
+        names = list(_TEST_SET)
+    unknown = [n for n in names if n not in _TEST_SET]
+    if unknown:
+        raise ValueError(f"unknown test-set problem(s) {unknown}; known: {sorted(_TEST_SET)}")
+    return {n: _TEST_SET[n]() for n in names}
+
+
+test_set.__test__ = False  # not a pytest test, despite the name

@@ -1,0 +1,482 @@
+"""Newton–KKT with an exact augmented-Lagrangian line search, inner solves by sketching.
+
+Hong, Na, Mahoney, Kolar, "Constrained Optimization via Exact Augmented Lagrangian
+and Randomized Iterative Sketching" (ICML 2023). For min f(x) s.t. c(x) = 0, with
+L = f + λᵀc, G = ∂c/∂x and the Newton–KKT system
+
+    K z = b,   K = [B  Gᵀ; G  0],   b = −[∇ₓL; c],   z = (Δx, Δλ),              (1)
+
+each outer iteration
+
+* regularises the Lagrangian Hessian: B = ∇²ₓL + t I with t = ξ_B + ‖∇²ₓL‖_F when
+  the reduced Hessian Zᵀ∇²ₓL Z (Z a basis of null G) has an eigenvalue below 1e-6,
+  else t = 0; declares the Jacobian singular (``BREAKDOWN``) when λ_min(GGᵀ) < 1e-2;
+* solves (1) inexactly by randomized iterative sketching — Kaczmarz rows
+  (z ← z − (r_i/‖K_i‖²) K_iᵀ, i drawn ∝ ‖K_i‖²) or Gaussian vectors
+  (z ← z − (Sᵀr / ‖KᵀS‖²) KᵀS) — until the adaptive accuracy condition
+
+      ‖K‖_F ψ ‖K z − b‖ ≤ θ δ ‖b‖,   ψ = 20 max(‖B‖², 1) / (min(ξ_G, 1) min(ξ_B, 1)),   (2)
+
+  with δ = max(min(δ, δ_trial), 1e-6), δ_trial = (1/2 − β) η₂ / ((1 + η₁ + η₂) Υ² ψ²),
+  Υ = max(‖G‖, ‖∇²ₓL‖, 1);
+* checks that z descends on the exact augmented Lagrangian
+
+      L_η(x, λ) = f + λᵀc + η₁/2 ‖c‖² + η₂/2 ‖∇ₓL‖²,                               (3)
+      ∇L_η = (∇ₓL + η₁ Gᵀc + η₂ ∇²ₓL ∇ₓL,  c + η₂ G ∇ₓL),
+
+  i.e. ∇L_ηᵀz ≤ −(η₂/2)‖b‖²; otherwise η₁ ← ν² η₁, η₂ ← η₂/ν, δ ← min(δ/ν⁴, δ_trial)
+  and the sketch continues from the current z;
+* steps by Armijo backtracking on (3): L_η(w + αz) ≤ L_η(w) + αβ ∇L_ηᵀz, α halved.
+
+Norms of matrices are Frobenius norms, as in the reference code. ``newton-kkt``
+runs the same outer loop with a direct (sparse LU or dense) solve of (1): the
+deterministic reference. The measure is the KKT residual ‖(∇ₓL, c)‖₂.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..problems.constrained import EqualityConstrainedProblem
+from ..registry import method
+from ..result import IterationMonitor, IterationState, Result, Status
+from .kernels import sketch as kernels
+
+__all__ = ["newton_kkt", "sketch_newton"]
+
+#: dense linear algebra (eigenvalues, null-space basis) up to this many variables
+DENSE_LIMIT = 2000
+SKETCHES = ("kaczmarz", "gaussian")
+
+
+class _Nonfinite(Exception):
+    """A callable returned NaN or inf (reported as Status.NONFINITE)."""
+
+
+class _Model:
+    """f, ∇f, c, G, ∇²ₓL at one point, checked for shape and finiteness."""
+
+    def __init__(self, p: EqualityConstrainedProblem, x: np.ndarray, lam: np.ndarray,
+                 hessian: bool = True) -> None:
+        self.f = float(p.f(x))
+        self.g = _vector(p.grad(x), p.n, "grad")
+        self.c = _vector(p.c(x), p.m, "c")
+        self.G = _matrix(p.jac(x), (p.m, p.n), "jac")
+        self.gL = self.g + self.G.T @ lam  # ∇ₓL
+        self.H = _matrix(p.hess_lag(x, lam), (p.n, p.n), "hess_lag") if hessian else None
+        if not math.isfinite(self.f):
+            raise _Nonfinite(f"f(x) = {self.f}")
+        self.lam = lam
+
+    @property
+    def kkt(self) -> float:
+        return float(math.hypot(np.linalg.norm(self.gL), np.linalg.norm(self.c)))
+
+    def merit(self, eta1: float, eta2: float) -> float:
+        """L_η of (3)."""
+        return (self.f + self.lam @ self.c + 0.5 * eta1 * (self.c @ self.c)
+                + 0.5 * eta2 * (self.gL @ self.gL))
+
+    def merit_grad(self, eta1: float, eta2: float) -> np.ndarray:
+        """∇L_η of (3), with the unmodified Lagrangian Hessian."""
+        return np.concatenate([self.gL + eta1 * (self.G.T @ self.c) + eta2 * (self.H @ self.gL),
+                               self.c + eta2 * (self.G @ self.gL)])
+
+
+def _vector(v: Any, size: int, name: str) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    if v.shape != (size,):
+        raise ValueError(f"{name}(x) returned shape {v.shape}, expected ({size},)")
+    if not np.all(np.isfinite(v)):
+        raise _Nonfinite(f"{name}(x) is not finite")
+    return v
+
+
+def _matrix(M: Any, shape: tuple, name: str) -> Any:
+    M = sp.csr_array(M) if sp.issparse(M) else np.asarray(M, dtype=float)
+    if M.shape != shape:
+        raise ValueError(f"{name} returned shape {M.shape}, expected {shape}")
+    data = M.data if sp.issparse(M) else M
+    if not np.all(np.isfinite(data)):
+        raise _Nonfinite(f"{name} is not finite")
+    return M
+
+
+def _fro(M: Any) -> float:
+    return float(spla.norm(M) if sp.issparse(M) else np.linalg.norm(M))
+
+
+def _lambda_min_sym(M: Any) -> float:
+    """Smallest eigenvalue of a symmetric matrix (dense, or sparse by shift-invert)."""
+    if not sp.issparse(M) or M.shape[0] <= DENSE_LIMIT:
+        return float(np.linalg.eigvalsh(M.toarray() if sp.issparse(M) else M)[0])
+    return float(spla.eigsh(sp.csc_array(M), k=1, sigma=-1.0, which="LM",
+                            return_eigenvectors=False)[0])
+
+
+def _hessian_shift(H: Any, G: Any, xi_B: float) -> float:
+    """t of B = ∇²ₓL + t I: 0 when the reduced Hessian is positive definite."""
+    n, m = H.shape[0], G.shape[0]
+    if m >= n:
+        return 0.0
+    if n <= DENSE_LIMIT:
+        Gd = G.toarray() if sp.issparse(G) else G
+        Hd = H.toarray() if sp.issparse(H) else H
+        Z = sla.null_space(Gd)  # orthonormal basis of null G
+        if Z.shape[1] == 0:
+            return 0.0
+        reduced = np.linalg.eigvalsh(Z.T @ Hd @ Z)[0]
+    else:  # large: λ_min(∇²ₓL) ≥ 1e-6 is sufficient for a positive definite reduced Hessian
+        reduced = _lambda_min_sym(H)
+    return 0.0 if reduced >= 1e-6 else xi_B + _fro(H)
+
+
+def _kkt_matrix(B: Any, G: Any) -> Any:
+    m = G.shape[0]
+    if sp.issparse(B) or sp.issparse(G):
+        return sp.bmat([[sp.csr_array(B), sp.csr_array(G).T], [sp.csr_array(G), None]],
+                       format="csr")
+    return np.block([[B, G.T], [G, np.zeros((m, m))]])
+
+
+# ----------------------------------------------------------------------------- inner solvers
+class _Sketcher:
+    """Randomized iterative sketching for K z = b, resumable across threshold changes.
+
+    Dense K runs the numba kernels of :mod:`.kernels.sketch` on chunks of random
+    draws (``reference=True``: their numpy twins, the same draws); sparse K runs
+    the sparse numpy form of the same steps.
+    """
+
+    CHUNK = 2048
+
+    def __init__(self, K: Any, b: np.ndarray, kind: str, rng: np.random.Generator,
+                 reference: bool = False) -> None:
+        if sp.issparse(K) and K.shape[0] <= DENSE_LIMIT:
+            K = K.toarray()  # small: the dense kernels beat a Python loop over sparse rows
+        self.K, self.b, self.kind, self.rng = K, b, kind, rng
+        self.sparse = sp.issparse(K)
+        self.reference = reference
+        N = b.size
+        self.nnz = K.nnz if self.sparse else N * N
+        self.z = np.zeros(N)
+        self.r = -b.copy()  # r = K z − b
+        self.steps = 0
+        self.flops = 0.0
+        if kind == "kaczmarz":
+            rows = K.multiply(K).sum(axis=1) if self.sparse else (K * K).sum(axis=1)
+            self.row_sq = np.ascontiguousarray(np.asarray(rows, dtype=float).ravel())
+            self.cdf = np.cumsum(self.row_sq)  # rows drawn ∝ ‖K_i‖² by inverse CDF
+            self.flops += 2 * self.nnz
+            if self.sparse:
+                self.Kc = sp.csc_array(K)  # K is symmetric: column i = row i
+            else:
+                self.K = np.ascontiguousarray(K)
+                self.KK = K @ K  # K K_iᵀ = row i of K K: an O(N) step
+                self.flops += 2.0 * N ** 3
+        elif not self.sparse:
+            self.K = np.ascontiguousarray(K)
+
+    def run(self, tol: float, cap: int) -> None:
+        """Sketch until ‖K z − b‖ ≤ tol or ``cap`` steps in all."""
+        N = self.b.size
+        while self.steps < cap and np.linalg.norm(self.r) > tol:
+            chunk = min(self.CHUNK, cap - self.steps)
+            if self.kind == "kaczmarz":
+                u = self.rng.random(chunk)
+                if self.sparse:
+                    done = self._kaczmarz_sparse(u, tol)
+                else:
+                    step = kernels.kaczmarz_reference if self.reference else kernels.kaczmarz
+                    done = step(self.K, self.KK, self.row_sq, self.cdf, u, self.z, self.r, tol)
+                    self.flops += done * 6.0 * N
+            else:
+                S = self.rng.standard_normal((chunk, N))
+                if self.sparse:
+                    done = kernels.gaussian_reference(self.K, S, self.z, self.r, tol)
+                else:
+                    step = kernels.gaussian_reference if self.reference else kernels.gaussian
+                    done = step(self.K, S, self.z, self.r, tol)
+                self.flops += done * (4.0 * self.nnz + 10.0 * N)
+            self.steps += done
+            if done < chunk:
+                break
+
+    def _kaczmarz_sparse(self, u: np.ndarray, tol: float) -> int:
+        """Steps (1) of kernels.sketch on sparse K: r ← r − scale · K K_iᵀ."""
+        K, N = self.K, self.b.size
+        indptr = self.Kc.indptr
+        for s in range(u.size):
+            if np.linalg.norm(self.r) <= tol:
+                return s
+            i = min(int(np.searchsorted(self.cdf, u[s] * self.cdf[-1])), N - 1)
+            if self.row_sq[i] == 0.0:
+                continue
+            lo, hi = indptr[i], indptr[i + 1]
+            idx, val = self.Kc.indices[lo:hi], self.Kc.data[lo:hi]
+            scale = self.r[i] / self.row_sq[i]
+            self.z[idx] -= scale * val
+            self.r -= scale * (K[:, idx] @ val)
+            self.flops += 2.0 * idx.size + 2.0 * float(np.sum(np.diff(indptr)[idx])) + 4.0 * N
+        return u.size
+
+
+def _direct(K: Any, b: np.ndarray) -> tuple[np.ndarray, float]:
+    """Exact solve of (1) and its flop count (LU factorisation + solves)."""
+    N = b.size
+    if sp.issparse(K):
+        lu = spla.splu(sp.csc_array(K))
+        z = lu.solve(b)
+        L, U = sp.csc_array(lu.L), sp.csr_array(lu.U)
+        lcol = np.diff(L.indptr) - 1  # strictly-below-diagonal entries per column
+        urow = np.diff(U.indptr) - 1  # strictly-right-of-diagonal entries per row
+        flops = float(np.sum(lcol + 2.0 * lcol * urow)) + 2.0 * (L.nnz + U.nnz)
+    else:
+        z = sla.solve(K, b)
+        flops = 2.0 / 3.0 * N ** 3 + 2.0 * N ** 2
+    if not np.all(np.isfinite(z)):
+        raise np.linalg.LinAlgError("the KKT matrix is singular")
+    return z, flops
+
+
+# ----------------------------------------------------------------------------- outer loop
+def _outer(problem: EqualityConstrainedProblem, inner: str, *, rtol: float, atol: float,
+           maxiter: int, x0: Any, lam0: Any, callback: Callable[[IterationState], Any] | None,
+           seed: int | None, eta1: float, eta2: float, delta: float, xi_B: float, beta: float,
+           nu: float, theta: float, inner_maxiter: int, name: str) -> Result:
+    if not isinstance(problem, EqualityConstrainedProblem):
+        raise TypeError(f"{name} solves an EqualityConstrainedProblem "
+                        f"(unisolve.problems.constrained), got {type(problem).__name__}")
+    for label, v in (("eta1", eta1), ("eta2", eta2), ("delta", delta), ("xi_B", xi_B),
+                     ("theta", theta)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{label} must be a finite number > 0, got {v!r}")
+    if not 0 < beta < 0.5:
+        raise ValueError(f"beta (Armijo constant) must be in (0, 1/2), got {beta!r}")
+    if not nu > 1:
+        raise ValueError(f"nu (penalty growth) must be > 1, got {nu!r}")
+    n, m = problem.n, problem.m
+    x = problem.x0.copy() if x0 is None else np.asarray(x0, dtype=float).copy()
+    lam = problem.lam0.copy() if lam0 is None else np.asarray(lam0, dtype=float).copy()
+    if x.shape != (n,) or lam.shape != (m,):
+        raise ValueError(f"x0 must have shape ({n},) and lam0 shape ({m},), "
+                         f"got {x.shape} and {lam.shape}")
+    rng = np.random.default_rng(seed)
+    info: dict = {"inner_iterations": [], "flops": 0.0, "step_sizes": [], "inner": inner}
+    try:
+        model = _Model(problem, x, lam)
+    except _Nonfinite as err:
+        raise ValueError(f"the problem is not finite at the start point: {err}") from None
+    monitor = IterationMonitor(model.kkt, rtol, atol, maxiter, callback)
+    status = monitor.start(x, model.kkt)
+    while status is None:
+        try:
+            gram = model.G @ model.G.T
+            xi_G = _lambda_min_sym(gram)
+            if xi_G < 1e-2:  # the reference code's singularity test
+                status = Status.BREAKDOWN
+                info["reason"] = (f"singular Jacobian: λ_min(G Gᵀ) = {xi_G:.3g} < 1e-2 "
+                                  "(linearly dependent constraint gradients)")
+                break
+            H = model.H
+            t = _hessian_shift(H, model.G, xi_B)
+            B = H + t * (sp.identity(n, format="csr") if sp.issparse(H) else np.eye(n))
+            K = _kkt_matrix(B, model.G)
+            b = -np.concatenate([model.gL, model.c])
+            bnorm = float(np.linalg.norm(b))
+            normK, normB = _fro(K), _fro(B)
+            psi = 20 * max(normB ** 2, 1.0) / (min(xi_G, 1.0) * min(xi_B, 1.0))
+            upsilon = max(_fro(model.G), _fro(H), 1.0)
+
+            def delta_trial(e1: float, e2: float, ups: float = upsilon, ps: float = psi) -> float:
+                return (0.5 - beta) * e2 / ((1 + e1 + e2) * ups ** 2 * ps ** 2)
+
+            delta = max(min(delta, delta_trial(eta1, eta2)), 1e-6)
+            if inner == "direct":
+                z, flops = _direct(K, b)
+                steps = 0
+            else:
+                sk = _Sketcher(K, b, inner, rng)
+            while True:  # penalty loop: until z descends on L_η
+                if inner != "direct":
+                    sk.run(theta * delta * bnorm / (normK * psi), inner_maxiter)  # (2)
+                    z, steps, flops = sk.z, sk.steps, sk.flops
+                slope = float(model.merit_grad(eta1, eta2) @ z)
+                if eta1 > 1e8 or eta2 < 1e-8 or slope <= -(eta2 / 2) * bnorm ** 2:
+                    break
+                eta1, eta2 = eta1 * nu ** 2, eta2 / nu
+                delta = max(min(delta / nu ** 4, delta_trial(eta1, eta2)), 1e-6)
+            info["inner_iterations"].append(steps)
+            info["flops"] += flops
+            # Armijo backtracking on L_η
+            merit0 = model.merit(eta1, eta2)
+            alpha = 1.0
+            while True:
+                xt, lt = x + alpha * z[:n], lam + alpha * z[n:]
+                try:
+                    trial = _Model(problem, xt, lt, hessian=False)
+                    ok = trial.merit(eta1, eta2) <= merit0 + alpha * beta * slope
+                except _Nonfinite:
+                    ok = False  # a NaN on the trial point: shorten the step
+                if ok or alpha < 1e-12:
+                    break
+                alpha *= 0.5
+            if alpha < 1e-12:
+                status = Status.BREAKDOWN
+                info["reason"] = "line search failed: no decrease of L_η along the direction"
+                break
+            info["step_sizes"].append(alpha)
+            x, lam = xt, lt
+            model = _Model(problem, x, lam)
+        except np.linalg.LinAlgError as err:
+            status = Status.BREAKDOWN
+            info["reason"] = f"singular KKT system: {err}"
+            break
+        except _Nonfinite as err:
+            status = Status.NONFINITE
+            info["reason"] = str(err)
+            break
+        status = monitor.step(x, model.kkt)
+    info.update(f=model.f, lam=lam, eta1=eta1, eta2=eta2, delta=delta,
+                constraint_norm=float(np.linalg.norm(model.c)))
+    return monitor.result(x, status, name, **info)
+
+
+
+
+@method("sketch-newton", kinds=("constrained",), default_for=("constrained",))
+def sketch_newton(
+    problem: EqualityConstrainedProblem,
+    *,
+    sketch: str = "kaczmarz",
+    rtol: float = 0.0,
+    atol: float = 1e-4,
+    maxiter: int | None = None,
+    x0: Any = None,
+    lam0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = 0,
+    inner_maxiter: int = 100_000,
+    eta1: float = 1.0,
+    eta2: float = 0.1,
+    delta: float = 0.1,
+    xi_B: float = 0.1,
+    beta: float = 0.1,
+    nu: float = 1.5,
+    theta: float = 1.0,
+) -> Result:
+    """Newton–KKT with sketched inner solves and an exact augmented Lagrangian merit.
+
+    Parameters
+    ----------
+    problem : EqualityConstrainedProblem
+    sketch : {"kaczmarz", "gaussian"}
+        Randomized Kaczmarz (one row of K per step) or a Gaussian vector sketch.
+    inner_maxiter : int
+        Cap on the sketch steps of one Newton system (the reference code's 1e5).
+    rtol, atol : float
+        Stop when the KKT residual ‖(∇ₓL, c)‖ ≤ max(rtol·KKT(x0, λ0), atol)
+        (default atol 1e-4, the paper's tolerance).
+    maxiter : int
+        Outer (Newton) iterations (default 500).
+    x0, lam0 : array, optional
+        Start point and multipliers (default the problem's).
+    callback : callable, optional
+        ``callback(state)`` at x0 and after every outer iteration.
+    seed : int, optional
+        Seed of the sketches.
+    eta1, eta2, delta, xi_B, beta, nu, theta : float
+        The paper's constants: penalties η₁ = 1, η₂ = 0.1; accuracy δ₀ = 0.1;
+        Hessian shift ξ_B = 0.1; Armijo β = 0.1; penalty growth ν = 1.5; θ = 1.
+    Returns
+    -------
+    Result
+        ``residuals``: KKT residual per outer iteration; ``info``: ``f`` (objective
+        at the end), ``lam``, ``inner_iterations`` (sketch steps per outer
+        iteration), ``flops`` (inner-solve flops), ``step_sizes``, ``eta1``,
+        ``eta2``; ``reason`` when the status is BREAKDOWN or NONFINITE.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> p = us.problems.constrained.test_set(["HS6"])["HS6"]
+    >>> r = us.solve(p, method="sketch-newton", sketch="gaussian", atol=1e-8)
+    >>> r.converged, round(r.info["f"], 8)
+    (True, 0.0)
+    """
+    if sketch not in SKETCHES:
+        raise ValueError(f"sketch must be one of {SKETCHES}, got {sketch!r}")
+    if isinstance(inner_maxiter, bool) or not isinstance(inner_maxiter, int) or inner_maxiter < 1:
+        raise ValueError(f"inner_maxiter must be a positive int, got {inner_maxiter!r}")
+    return _outer(problem, sketch, rtol=rtol, atol=atol,
+                  maxiter=500 if maxiter is None else maxiter, x0=x0, lam0=lam0,
+                  callback=callback, seed=seed, eta1=eta1, eta2=eta2, delta=delta, xi_B=xi_B,
+                  beta=beta, nu=nu, theta=theta, inner_maxiter=inner_maxiter,
+                  name="sketch-newton")
+
+
+@method("newton-kkt", kinds=("constrained",))
+def newton_kkt(
+    problem: EqualityConstrainedProblem,
+    *,
+    rtol: float = 0.0,
+    atol: float = 1e-4,
+    maxiter: int | None = None,
+    x0: Any = None,
+    lam0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = None,
+    eta1: float = 1.0,
+    eta2: float = 0.1,
+    delta: float = 0.1,
+    xi_B: float = 0.1,
+    beta: float = 0.1,
+    nu: float = 1.5,
+    theta: float = 1.0,
+) -> Result:
+    """The outer loop of ``sketch-newton`` with an exact (direct) Newton–KKT solve.
+
+    The deterministic reference: sparse LU (SuperLU) for sparse data, dense LU
+    otherwise; ``info['flops']`` counts the factorisation and the solves.
+
+    Parameters
+    ----------
+    problem : EqualityConstrainedProblem
+    rtol, atol : float
+        Stop when the KKT residual ‖(∇ₓL, c)‖ ≤ max(rtol·KKT(x0, λ0), atol)
+        (default atol 1e-4, the paper's tolerance).
+    maxiter : int
+        Outer (Newton) iterations (default 500).
+    x0, lam0 : array, optional
+        Start point and multipliers (default the problem's).
+    callback : callable, optional
+        ``callback(state)`` at x0 and after every outer iteration.
+    seed : int, optional
+        Seed of the sketches.
+    eta1, eta2, delta, xi_B, beta, nu, theta : float
+        The paper's constants: penalties η₁ = 1, η₂ = 0.1; accuracy δ₀ = 0.1;
+        Hessian shift ξ_B = 0.1; Armijo β = 0.1; penalty growth ν = 1.5; θ = 1.
+    Returns
+    -------
+    Result
+        As for ``sketch-newton`` (``inner_iterations`` are 0).
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> p = us.problems.constrained.test_set(["HS6"])["HS6"]
+    >>> r = us.solve(p, method="newton-kkt", atol=1e-10)
+    >>> r.converged, bool(abs(r.x - 1).max() < 1e-8)
+    (True, True)
+    """
+    return _outer(problem, "direct", rtol=rtol, atol=atol,
+                  maxiter=500 if maxiter is None else maxiter, x0=x0, lam0=lam0,
+                  callback=callback, seed=seed, eta1=eta1, eta2=eta2, delta=delta, xi_B=xi_B,
+                  beta=beta, nu=nu, theta=theta, inner_maxiter=1, name="newton-kkt")
