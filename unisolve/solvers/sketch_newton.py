@@ -395,6 +395,7 @@ def sketch_newton(
     eta1, eta2, delta, xi_B, beta, nu, theta : float
         The paper's constants: penalties η₁ = 1, η₂ = 0.1; accuracy δ₀ = 0.1;
         Hessian shift ξ_B = 0.1; Armijo β = 0.1; penalty growth ν = 1.5; θ = 1.
+
     Returns
     -------
     Result
@@ -449,20 +450,9 @@ def newton_kkt(
     Parameters
     ----------
     problem : EqualityConstrainedProblem
-    rtol, atol : float
-        Stop when the KKT residual ‖(∇ₓL, c)‖ ≤ max(rtol·KKT(x0, λ0), atol)
-        (default atol 1e-4, the paper's tolerance).
-    maxiter : int
-        Outer (Newton) iterations (default 500).
-    x0, lam0 : array, optional
-        Start point and multipliers (default the problem's).
-    callback : callable, optional
-        ``callback(state)`` at x0 and after every outer iteration.
-    seed : int, optional
-        Seed of the sketches.
-    eta1, eta2, delta, xi_B, beta, nu, theta : float
-        The paper's constants: penalties η₁ = 1, η₂ = 0.1; accuracy δ₀ = 0.1;
-        Hessian shift ξ_B = 0.1; Armijo β = 0.1; penalty growth ν = 1.5; θ = 1.
+    rtol, atol, maxiter, x0, lam0, callback, seed, eta1, eta2, delta, xi_B, beta, nu, theta
+        As for :func:`sketch_newton` (``seed`` is unused: nothing is random).
+
     Returns
     -------
     Result
