@@ -212,3 +212,25 @@ def test_scipy_slsqp_agrees_with_the_published_optimum(name):
     # (on HS7 SLSQP reaches f* but reports its iteration limit at ftol 1e-12: the point counts)
     assert np.linalg.norm(p.c(res.x)) <= 1e-8
     assert abs(res.fun - p.f_star) <= max(1e-6 * abs(p.f_star), 1e-8)
+
+
+@pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
+def test_the_sparse_path_takes_the_same_steps_as_the_dense_kernels(sketch, monkeypatch):
+    """Systems above DENSE_LIMIT rows stay sparse (row sketches on CSC columns); with the
+    same random draws they must walk the dense kernels' path exactly."""
+    from unisolve.solvers import sketch_newton as module
+
+    rng = np.random.default_rng(4)
+    A = sp.random(10, 10, density=0.3, random_state=4) + 4 * sp.identity(10)
+    K = sp.csr_array(A + A.T)
+    b = rng.standard_normal(10)
+    dense = module._Sketcher(K.toarray(), b, sketch, np.random.default_rng(9))
+    dense.run(0.0, 700)
+    monkeypatch.setattr(module, "DENSE_LIMIT", 3)
+    sparse = module._Sketcher(K, b, sketch, np.random.default_rng(9))
+    assert sparse.sparse and not dense.sparse
+    sparse.run(0.0, 700)
+    assert sparse.steps == dense.steps == 700
+    np.testing.assert_allclose(sparse.z, dense.z, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sparse.r, K @ sparse.z - b, atol=1e-9)
+    assert np.linalg.norm(sparse.r) < 0.5 * np.linalg.norm(b)

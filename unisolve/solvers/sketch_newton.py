@@ -188,7 +188,8 @@ class _Sketcher:
         """Sketch until ‖K z − b‖ ≤ tol or ``cap`` steps in all."""
         N = self.b.size
         while self.steps < cap and np.linalg.norm(self.r) > tol:
-            chunk = min(self.CHUNK, cap - self.steps)
+            # at most ~4M random numbers at a time (Gaussian sketches of a large system)
+            chunk = min(self.CHUNK, cap - self.steps, max(1, (1 << 22) // N))
             if self.kind == "kaczmarz":
                 u = self.rng.random(chunk)
                 if self.sparse:
