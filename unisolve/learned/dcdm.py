@@ -464,8 +464,9 @@ class DCDM:
             if len(rhs) != len(problems):
                 raise ValueError(f"rhs holds {len(rhs)} arrays for {len(problems)} problems: "
                                  "give one (samples, n) array per problem")
+            same_samples = len({len(B) for B in rhs}) == 1
             for p, B in zip(problems, rhs, strict=True):
-                if B.ndim != 2 or B.shape[1] != p.n or len({len(b) for b in rhs}) != 1:
+                if B.ndim != 2 or B.shape[1] != p.n or not same_samples:
                     raise ValueError(f"rhs arrays must all be (samples, n) with the same samples "
                                      f"and n = each problem's unknowns; got {B.shape} for n={p.n}")
             samples = rhs[0].shape[0]

@@ -151,19 +151,16 @@ class _Sketcher:
     """Randomized iterative sketching for K z = b, resumable across threshold changes.
 
     Dense K runs the numba kernels of :mod:`.kernels.sketch` on chunks of random
-    draws (``reference=True``: their numpy twins, the same draws); sparse K runs
-    the sparse numpy form of the same steps.
+    draws; sparse K runs the sparse numpy form of the same steps.
     """
 
     CHUNK = 2048
 
-    def __init__(self, K: Any, b: np.ndarray, kind: str, rng: np.random.Generator,
-                 reference: bool = False) -> None:
+    def __init__(self, K: Any, b: np.ndarray, kind: str, rng: np.random.Generator) -> None:
         if sp.issparse(K) and K.shape[0] <= DENSE_LIMIT:
             K = K.toarray()  # small: the dense kernels beat a Python loop over sparse rows
         self.K, self.b, self.kind, self.rng = K, b, kind, rng
         self.sparse = sp.issparse(K)
-        self.reference = reference
         N = b.size
         self.nnz = K.nnz if self.sparse else N * N
         self.z = np.zeros(N)
@@ -195,16 +192,15 @@ class _Sketcher:
                 if self.sparse:
                     done = self._kaczmarz_sparse(u, tol)
                 else:
-                    step = kernels.kaczmarz_reference if self.reference else kernels.kaczmarz
-                    done = step(self.K, self.KK, self.row_sq, self.cdf, u, self.z, self.r, tol)
+                    done = kernels.kaczmarz(self.K, self.KK, self.row_sq, self.cdf, u, self.z,
+                                            self.r, tol)
                     self.flops += done * 6.0 * N
             else:
                 S = self.rng.standard_normal((chunk, N))
                 if self.sparse:
                     done = kernels.gaussian_reference(self.K, S, self.z, self.r, tol)
                 else:
-                    step = kernels.gaussian_reference if self.reference else kernels.gaussian
-                    done = step(self.K, S, self.z, self.r, tol)
+                    done = kernels.gaussian(self.K, S, self.z, self.r, tol)
                 self.flops += done * (4.0 * self.nnz + 10.0 * N)
             self.steps += done
             if done < chunk:
