@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/linear.py
 	$(PY) benchmarks/omega.py
 	$(PY) benchmarks/dcdm.py
+	$(PY) benchmarks/constrained.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,19 +1,26 @@
 """What is solved: problem dataclasses and generators (no solver logic here)."""
 
+from .constrained import EqualityConstrainedProblem, check_derivatives, test_set
+from .constrained_models import constrained_logistic, pde_constrained
 from .heat import heat_sequence, shifted_laplacian_sequence
 from .linear import LinearProblem, LinearSequence, Stencil
 from .poisson import poisson2d, poisson3d, shifted_laplacian
 from .pressure import pressure_poisson, random_obstacles
 
 __all__ = [
+    "EqualityConstrainedProblem",
     "LinearProblem",
     "LinearSequence",
     "Stencil",
+    "check_derivatives",
+    "constrained_logistic",
     "heat_sequence",
+    "pde_constrained",
     "poisson2d",
     "poisson3d",
     "pressure_poisson",
     "random_obstacles",
     "shifted_laplacian",
     "shifted_laplacian_sequence",
+    "test_set",
 ]

@@ -12,7 +12,7 @@ reference publishes it, the optimal value ``f_star``. The KKT residual
 :func:`check_derivatives` compares the three derivative callables with central
 finite differences; :func:`test_set` returns the hand-coded CUTEst / Hock–
 Schittkowski problems (formulas, starts and optimal values from the published
-definitions; :mod:`.cutest_hs` holds them).
+definitions; :mod:`.cutest_hs`, :mod:`.cutest_bt` and :mod:`.cutest_misc` hold them).
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def test_set(names: list[str] | None = None) -> dict[str, EqualityConstrainedPro
     >>> p.n, p.m, p.f_star
     (2, 1, 0.0)
     """
-    from . import cutest_hs  # noqa: F401  (registers its problems)
+    from . import cutest_bt, cutest_hs, cutest_misc  # noqa: F401  (they register their problems)
 
     if names is None:
         names = list(_TEST_SET)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._terms import build, constant, monomial, power, sine, sine_squared
 from .constrained import EqualityConstrainedProblem, register
 
 HS = "Hock & Schittkowski (1981), problem {}; CUTEst {}"
@@ -153,3 +154,176 @@ def hs52() -> EqualityConstrainedProblem:
         grad=grad, c=c, jac=jac, hess_lag=lambda x, lam: H.copy(),
         x0=np.full(5, 2.0), f_star=1859 / 349, name="HS52", source=HS.format(52, "HS52"),
     )
+
+
+@register("HS26")
+def hs26() -> EqualityConstrainedProblem:
+    """min (x₁−x₂)² + (x₂−x₃)⁴  s.t.  (1 + x₂²)x₁ + x₃⁴ = 3;  x0 = (−2.6, 2, 2), f* = 0."""
+    n = 3
+    return build("HS26", HS.format(26, "HS26"), n,
+                 [power(n, {0: 1, 1: -1}), power(n, {1: 1, 2: -1}, p=4)],
+                 [[monomial(n, {0: 1}), monomial(n, {0: 1, 1: 2}), monomial(n, {2: 4}),
+                   constant(n, -3)]],
+                 x0=[-2.6, 2.0, 2.0], f_star=0.0, x_star=[1.0, 1.0, 1.0])
+
+
+@register("HS27")
+def hs27() -> EqualityConstrainedProblem:
+    """min 0.01(x₁−1)² + (x₂ − x₁²)²  s.t.  x₁ + x₃² = −1;  x0 = 2·1, f* = 0.04 at (−1, 1, 0)."""
+    n = 3
+    # (x₂ − x₁²)² = x₂² − 2x₁²x₂ + x₁⁴
+    return build("HS27", HS.format(27, "HS27"), n,
+                 [power(n, {0: 1}, 1, w=0.01), monomial(n, {1: 2}), monomial(n, {0: 2, 1: 1}, -2),
+                  monomial(n, {0: 4})],
+                 [[power(n, {0: 1}, -1, p=1), power(n, {2: 1})]],
+                 x0=[2.0, 2.0, 2.0], f_star=0.04, x_star=[-1.0, 1.0, 0.0])
+
+
+@register("GENHS28")
+def genhs28(n: int = 10) -> EqualityConstrainedProblem:
+    """min Σᵢ₌₁ⁿ⁻¹ (xᵢ + xᵢ₊₁)²  s.t.  xᵢ + 2xᵢ₊₁ + 3xᵢ₊₂ = 1 (i ≤ n−2);  x0 = (−4, 1, …, 1).
+
+    HS28 generalised (CUTEst n = 10). A convex QP with a unique minimiser, so f* and x*
+    come from one solve of its KKT system here; f* = 0.9271737… for n = 10. (The SIF
+    file's "SOLTN 0.0" is a lower bound: no feasible point has all xᵢ + xᵢ₊₁ = 0.)
+    """
+    obj = [power(n, {i: 1, i + 1: 1}) for i in range(n - 1)]
+    cons = [[power(n, {i: 1, i + 1: 2, i + 2: 3}, 1, p=1)] for i in range(n - 2)]
+    # KKT of the QP: [Q Aᵀ; A 0] (x, λ) = (0, 1), with f = xᵀ(Q/2)x
+    Q = sum(t(np.zeros(n))[2] for t in obj)
+    A = np.array([t[0](np.zeros(n))[1] for t in cons])
+    K = np.block([[Q, A.T], [A, np.zeros((n - 2, n - 2))]])
+    x_star = np.linalg.solve(K, np.concatenate([np.zeros(n), np.ones(n - 2)]))[:n]
+    return build("GENHS28", "CUTEst GENHS28 (generalised Hock & Schittkowski 28)", n, obj, cons,
+                 x0=[-4.0] + [1.0] * (n - 1), f_star=float(0.5 * x_star @ Q @ x_star),
+                 x_star=x_star, meta={"cutest_soltn": 0.0})
+
+
+@register("HS39")
+def hs39() -> EqualityConstrainedProblem:
+    """min −x₁  s.t.  x₂ − x₁³ − x₃² = 0, x₁² − x₂ − x₄² = 0;  x0 = 2·1, f* = −1."""
+    n = 4
+    return build("HS39", HS.format(39, "HS39"), n, [power(n, {0: 1}, p=1, w=-1)],
+                 [[monomial(n, {1: 1}), monomial(n, {0: 3}, -1), power(n, {2: 1}, w=-1)],
+                  [power(n, {0: 1}), monomial(n, {1: 1}, -1), power(n, {3: 1}, w=-1)]],
+                 x0=np.full(n, 2.0), f_star=-1.0, x_star=[1.0, 1.0, 0.0, 0.0])
+
+
+@register("HS42")
+def hs42() -> EqualityConstrainedProblem:
+    """min Σᵢ (xᵢ − i)²  s.t.  x₁ = 2, x₃² + x₄² = 2;  x0 = 1·1, f* = 28 − 10√2."""
+    n = 4
+    return build("HS42", HS.format(42, "HS42"), n,
+                 [power(n, {i: 1}, i + 1) for i in range(n)],
+                 [[power(n, {0: 1}, 2, p=1)],
+                  [power(n, {2: 1}), power(n, {3: 1}), constant(n, -2)]],
+                 x0=np.ones(n), f_star=28 - 10 * np.sqrt(2),
+                 x_star=[2.0, 2.0, 0.6 * np.sqrt(2), 0.8 * np.sqrt(2)])
+
+
+def _hs46_49_objective(n: int) -> list:
+    # (x₁−x₂)² + (x₃−1)² + (x₄−1)⁴ + (x₅−1)⁶
+    return [power(n, {0: 1, 1: -1}), power(n, {2: 1}, 1), power(n, {3: 1}, 1, p=4),
+            power(n, {4: 1}, 1, p=6)]
+
+
+@register("HS46")
+def hs46() -> EqualityConstrainedProblem:
+    """min (x₁−x₂)² + (x₃−1)² + (x₄−1)⁴ + (x₅−1)⁶  s.t.  x₁²x₄ + sin(x₄ − x₅) = 1,
+    x₂ + x₃⁴x₄² = 2;  x0 = (√2/2, 1.75, 0.5, 2, 2), f* = 0 at 1."""
+    n = 5
+    return build("HS46", HS.format(46, "HS46"), n, _hs46_49_objective(n),
+                 [[monomial(n, {0: 2, 3: 1}), sine(n, {3: 1, 4: -1}), constant(n, -1)],
+                  [monomial(n, {1: 1}), monomial(n, {2: 4, 3: 2}), constant(n, -2)]],
+                 x0=[np.sqrt(2) / 2, 1.75, 0.5, 2.0, 2.0], f_star=0.0, x_star=np.ones(n))
+
+
+@register("HS47")
+def hs47() -> EqualityConstrainedProblem:
+    """min (x₁−x₂)² + (x₂−x₃)³ + (x₃−x₄)⁴ + (x₄−x₅)⁴  s.t.  x₁ + x₂² + x₃³ = 3,
+    x₂ − x₃² + x₄ = 1, x₁x₅ = 1;  x0 = (2, √2, −1, 2 − √2, ½), f* = 0 at 1."""
+    n = 5
+    return build("HS47", HS.format(47, "HS47"), n,
+                 [power(n, {0: 1, 1: -1}), power(n, {1: 1, 2: -1}, p=3),
+                  power(n, {2: 1, 3: -1}, p=4), power(n, {3: 1, 4: -1}, p=4)],
+                 [[monomial(n, {0: 1}), monomial(n, {1: 2}), monomial(n, {2: 3}), constant(n, -3)],
+                  [power(n, {1: 1, 3: 1}, 1, p=1), power(n, {2: 1}, w=-1)],
+                  [monomial(n, {0: 1, 4: 1}), constant(n, -1)]],
+                 x0=[2.0, np.sqrt(2), -1.0, 2 - np.sqrt(2), 0.5], f_star=0.0, x_star=np.ones(n))
+
+
+@register("HS49")
+def hs49() -> EqualityConstrainedProblem:
+    """min (x₁−x₂)² + (x₃−1)² + (x₄−1)⁴ + (x₅−1)⁶  s.t.  x₁ + x₂ + x₃ + 4x₄ = 7,
+    x₃ + 5x₅ = 6;  x0 = (10, 7, 2, −3, 0.8), f* = 0 at 1."""
+    n = 5
+    return build("HS49", HS.format(49, "HS49"), n, _hs46_49_objective(n),
+                 [[power(n, {0: 1, 1: 1, 2: 1, 3: 4}, 7, p=1)], [power(n, {2: 1, 4: 5}, 6, p=1)]],
+                 x0=[10.0, 7.0, 2.0, -3.0, 0.8], f_star=0.0, x_star=np.ones(n))
+
+
+@register("HS50")
+def hs50() -> EqualityConstrainedProblem:
+    """min (x₁−x₂)² + (x₂−x₃)² + (x₃−x₄)⁴ + (x₄−x₅)²  s.t.  xᵢ + 2xᵢ₊₁ + 3xᵢ₊₂ = 6
+    (i = 1, 2, 3);  x0 = (35, −31, 11, 5, −5), f* = 0 at 1."""
+    n = 5
+    return build("HS50", HS.format(50, "HS50"), n,
+                 [power(n, {0: 1, 1: -1}), power(n, {1: 1, 2: -1}), power(n, {2: 1, 3: -1}, p=4),
+                  power(n, {3: 1, 4: -1})],
+                 [[power(n, {i: 1, i + 1: 2, i + 2: 3}, 6, p=1)] for i in range(3)],
+                 x0=[35.0, -31.0, 11.0, 5.0, -5.0], f_star=0.0, x_star=np.ones(n))
+
+
+@register("HS56")
+def hs56() -> EqualityConstrainedProblem:
+    """min −x₁x₂x₃  s.t.  xᵢ = 4.2 sin²xᵢ₊₃ (i = 1, 2, 3), x₁ + 2x₂ + 2x₃ = 7.2 sin²x₇;
+    x0 = (1, 1, 1, a, a, a, b), a = asin √(1/4.2), b = asin √(5/7.2); f* = −3.456."""
+    n = 7
+    a, b = np.arcsin(np.sqrt(1 / 4.2)), np.arcsin(np.sqrt(5 / 7.2))
+    cons = [[power(n, {i: 1}, p=1), sine_squared(n, {i + 3: 1}, w=-4.2)] for i in range(3)]
+    cons.append([power(n, {0: 1, 1: 2, 2: 2}, p=1), sine_squared(n, {6: 1}, w=-7.2)])
+    return build("HS56", HS.format(56, "HS56"), n, [monomial(n, {0: 1, 1: 1, 2: 1}, -1)], cons,
+                 x0=[1.0, 1.0, 1.0, a, a, a, b], f_star=-3.456)
+
+
+@register("HS77")
+def hs77() -> EqualityConstrainedProblem:
+    """min (x₁−1)² + (x₁−x₂)² + (x₃−1)² + (x₄−1)⁴ + (x₅−1)⁶  s.t.
+    x₁²x₄ + sin(x₄ − x₅) = 2√2,  x₂ + x₃⁴x₄² = 8 + √2;  x0 = 2·1, f* = 0.24150513."""
+    n = 5
+    r2 = np.sqrt(2)
+    return build("HS77", HS.format(77, "HS77"), n,
+                 [power(n, {0: 1}, 1), power(n, {0: 1, 1: -1}), power(n, {2: 1}, 1),
+                  power(n, {3: 1}, 1, p=4), power(n, {4: 1}, 1, p=6)],
+                 [[monomial(n, {0: 2, 3: 1}), sine(n, {3: 1, 4: -1}), constant(n, -2 * r2)],
+                  [monomial(n, {1: 1}), monomial(n, {2: 4, 3: 2}), constant(n, -(8 + r2))]],
+                 x0=np.full(n, 2.0), f_star=0.24150513)
+
+
+@register("HS78")
+def hs78() -> EqualityConstrainedProblem:
+    """min x₁x₂x₃x₄x₅  s.t.  Σxᵢ² = 10, x₂x₃ − 5x₄x₅ = 0, x₁³ + x₂³ = −1;
+    x0 = (−2, 1.5, 2, −1, −1), f* = −2.91970041."""
+    n = 5
+    return build("HS78", HS.format(78, "HS78"), n, [monomial(n, {i: 1 for i in range(n)})],
+                 [[power(n, {i: 1}) for i in range(n)] + [constant(n, -10)],
+                  [monomial(n, {1: 1, 2: 1}), monomial(n, {3: 1, 4: 1}, -5)],
+                  [monomial(n, {0: 3}), monomial(n, {1: 3}), constant(n, 1)]],
+                 x0=[-2.0, 1.5, 2.0, -1.0, -1.0], f_star=-2.91970041)
+
+
+@register("HS79")
+def hs79() -> EqualityConstrainedProblem:
+    """min (x₁−1)² + (x₁−x₂)² + (x₂−x₃)² + (x₃−x₄)⁴ + (x₄−x₅)⁴  s.t.
+    x₁ + x₂² + x₃³ = 2 + 3√2,  x₂ − x₃² + x₄ = −2 + 2√2,  x₁x₅ = 2;  x0 = 2·1,
+    f* = 0.0787768209."""
+    n = 5
+    r2 = np.sqrt(2)
+    return build("HS79", HS.format(79, "HS79"), n,
+                 [power(n, {0: 1}, 1), power(n, {0: 1, 1: -1}), power(n, {1: 1, 2: -1}),
+                  power(n, {2: 1, 3: -1}, p=4), power(n, {3: 1, 4: -1}, p=4)],
+                 [[monomial(n, {0: 1}), monomial(n, {1: 2}), monomial(n, {2: 3}),
+                   constant(n, -(2 + 3 * r2))],
+                  [power(n, {1: 1, 3: 1}, -2 + 2 * r2, p=1), power(n, {2: 1}, w=-1)],
+                  [monomial(n, {0: 1, 4: 1}), constant(n, -2)]],
+                 x0=np.full(n, 2.0), f_star=0.0787768209)
