@@ -86,3 +86,29 @@ def test_train_dcdm_script_records_its_stages(tmp_path, capsys):
     assert stage["command"] == first.meta["training"]["command"]
     assert "--budget 1 --init" in second.meta["training"]["command"]
     assert "trained" in capsys.readouterr().out
+
+
+def test_constrained_benchmark_quick(capsys):
+    """Five test problems, PDE N = 3, 4 and a small logistic problem, every method run."""
+    constrained = _load("constrained")
+    assert constrained.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    for label in ("sketch-newton RK", "sketch-newton Gauss", "newton-kkt", "trust-constr",
+                  "SLSQP"):
+        assert f"| {label} | 5/5 (100 %) |" in out, label
+    assert "PDE N=3: sketch CONVERGED" not in out  # 20 outer iterations are too few at N = 3
+    assert "| 3 | 27 |" in out and "| 4 | 48 |" in out
+
+
+def test_constrained_benchmark_kkt_measure_is_the_problems_own_at_a_kkt_point():
+    """The scipy columns use least-squares multipliers: zero at a KKT point, and never
+    more than the residual with any other λ."""
+    import numpy as np
+
+    from unisolve.problems import pde_constrained
+
+    constrained = _load("constrained")
+    p = pde_constrained(4)
+    assert constrained.kkt_of_point(p, p.x_star) < 1e-10
+    ls = constrained.kkt_of_point(p, p.x0)
+    assert np.linalg.norm(p.c(p.x0)) < ls < p.kkt_residual(p.x0, p.lam0)

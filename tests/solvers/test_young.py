@@ -106,13 +106,15 @@ def convection_diffusion(n):
     return A, 2.0 * math.sqrt(lower * upper) / main * math.cos(math.pi / (n + 1))
 
 
-@pytest.mark.parametrize(("n", "rel"), [(30, 1e-10), (100, 1e-4), (400, 1e-4)])
+@pytest.mark.parametrize(("n", "rel"), [(30, 1e-10), (100, 1e-4), (400, 1e-3)])
 def test_arnoldi_on_a_non_normal_jacobi_matrix(n, rel):
     """Nonsymmetric path. Power iteration failed here: the norm growth of a non-normal J^k
     is transient for hundreds of steps (it gave 0.9906 for β = 0.9535 at n = 100). The
     eigenvalues of this J are ill-conditioned (eigenvector condition ~ (1.3/0.7)^(n/2)), so
     floating point cannot resolve β beyond ~1e-5 at n ≥ 100; the ω* it gives is then off
-    by ~1e-4, far below the grid spacing of 0.05."""
+    by ~1e-4, far below the grid spacing of 0.05. At n = 400 the result depends on the
+    CPU's floating-point kernels: β off by < 1e-4 on an Intel Xeon, by 4.5e-4 on an AMD
+    EPYC (ω* by 1.1e-3), both measured with the same wheels."""
     A, exact = convection_diffusion(n)
     assert jacobi_spectral_radius(A) == pytest.approx(exact, rel=rel)
     assert optimal_omega(A) == pytest.approx(young_omega(exact), rel=10 * rel)

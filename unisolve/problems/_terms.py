@@ -33,16 +33,22 @@ def _vector(n: int, a: dict[int, float]) -> np.ndarray:
     return v
 
 
-def power(n: int, a: dict[int, float], b: float = 0.0, p: int = 2, w: float = 1.0) -> Term:
-    """w (aᵀx − b)^p with a given as {index: coefficient} (0-based)."""
+def _ridge(n: int, a: dict[int, float], b: float,
+           phi: Callable[[float], tuple[float, float, float]]) -> Term:
+    """φ(aᵀx − b): ∇ = φ'(t) a, ∇² = φ''(t) a aᵀ, with phi(t) = (φ, φ', φ'')."""
     av = _vector(n, a)
     aa = np.outer(av, av)
 
     def term(x):
-        t = av @ x - b
-        return (w * t ** p, w * p * t ** (p - 1) * av,
-                (w * p * (p - 1) * t ** (p - 2)) * aa if p >= 2 else np.zeros((n, n)))
+        v, d1, d2 = phi(av @ x - b)
+        return v, d1 * av, d2 * aa
     return term
+
+
+def power(n: int, a: dict[int, float], b: float = 0.0, p: int = 2, w: float = 1.0) -> Term:
+    """w (aᵀx − b)^p with a given as {index: coefficient} (0-based)."""
+    return _ridge(n, a, b, lambda t: (w * t ** p, w * p * t ** (p - 1),
+                                      w * p * (p - 1) * t ** (p - 2) if p >= 2 else 0.0))
 
 
 def monomial(n: int, powers: dict[int, int], w: float = 1.0) -> Term:
@@ -75,24 +81,13 @@ def monomial(n: int, powers: dict[int, int], w: float = 1.0) -> Term:
 
 def sine(n: int, a: dict[int, float], b: float = 0.0, w: float = 1.0) -> Term:
     """w sin(aᵀx − b)."""
-    av = _vector(n, a)
-    aa = np.outer(av, av)
-
-    def term(x):
-        t = av @ x - b
-        return w * np.sin(t), w * np.cos(t) * av, -w * np.sin(t) * aa
-    return term
+    return _ridge(n, a, b, lambda t: (w * np.sin(t), w * np.cos(t), -w * np.sin(t)))
 
 
 def sine_squared(n: int, a: dict[int, float], b: float = 0.0, w: float = 1.0) -> Term:
     """w sin²(aᵀx − b)."""
-    av = _vector(n, a)
-    aa = np.outer(av, av)
-
-    def term(x):
-        t = av @ x - b
-        return w * np.sin(t) ** 2, w * np.sin(2 * t) * av, 2 * w * np.cos(2 * t) * aa
-    return term
+    return _ridge(n, a, b, lambda t: (w * np.sin(t) ** 2, w * np.sin(2 * t),
+                                      2 * w * np.cos(2 * t)))
 
 
 def constant(n: int, value: float) -> Term:

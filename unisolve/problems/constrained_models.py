@@ -111,7 +111,8 @@ def constrained_logistic(n_samples: int = 500, n_features: int = 50, *, k: int =
     Parameters
     ----------
     n_samples, n_features : int
-        Size of the synthetic data (ignored when ``dataset`` is given): rows aᵢ ~ N(0, I),
+        Size of the synthetic data (ignored when ``dataset`` is given), e.g. LIBSVM's a9a
+        size 32561 × 123 as in ``benchmarks/constrained.py``: rows aᵢ ~ N(0, I),
         labels yᵢ = sign(aᵢᵀw_true + 0.5 ε) (ε standard normal noise).
     k : int
         Number of Gaussian linear constraints C w = d (10 in the paper); needs

@@ -44,15 +44,20 @@ def _norm(v: np.ndarray) -> float:
 
 
 @numba.njit(cache=True)
+def _draw(cdf: np.ndarray, u: float) -> int:
+    """Row i with probability ‖K_i‖² / ‖K‖²_F, by inverse CDF of the uniform u."""
+    N = cdf.size
+    return min(np.searchsorted(cdf, u * cdf[N - 1]), N - 1)
+
+
+@numba.njit(cache=True)
 def kaczmarz(K, KK, row_sq, cdf, u, z, r, tol):  # pragma: no cover - numba
     """Kaczmarz steps (1) in place on z, r; one uniform per step. Returns the steps."""
     N = z.size
     for s in range(u.size):
         if _norm(r) <= tol:
             return s
-        i = np.searchsorted(cdf, u[s] * cdf[N - 1])
-        if i >= N:
-            i = N - 1
+        i = _draw(cdf, u[s])
         if row_sq[i] == 0.0:
             continue
         scale = r[i] / row_sq[i]
@@ -86,9 +91,7 @@ def kaczmarz_csr(indptr, indices, data, row_sq, cdf, u, z, r, tol, flops):  # pr
             flops[0] += 2.0 * N
             if rsq <= tol2:
                 return s
-        i = np.searchsorted(cdf, u[s] * cdf[N - 1])
-        if i >= N:
-            i = N - 1
+        i = _draw(cdf, u[s])
         if row_sq[i] == 0.0:
             continue
         scale = r[i] / row_sq[i]
