@@ -66,7 +66,7 @@ def run_ours(p: EqualityConstrainedProblem, label: str, maxiter: int = 500) -> d
     return {"solved": r.converged, "status": r.status.name, "its": r.iterations,
             "flops": r.info["flops"], "inner": int(sum(r.info["inner_iterations"])),
             "time": dt, "f": r.info["f"], "kkt": r.residuals[-1], "residuals": r.residuals,
-            "x": r.x}
+            "x": r.x, "eta1": r.info["eta1"], "reason": r.info.get("reason")}
 
 
 def run_scipy(p: EqualityConstrainedProblem, method: str, maxiter: int = 500) -> dict:
@@ -229,13 +229,26 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    ap.add_argument("--pde-only", nargs="+", type=int, metavar="N",
+                    help="only the PDE sweep (b), at these N; prints, never writes docs/")
+    ap.add_argument("--pde-maxiter", type=int, default=None,
+                    help="outer iterations of sketch-newton on the PDE problem (default 100)")
     args = ap.parse_args(argv)
     names = ["HS6", "BT2", "HS28", "HELIXNE", "MWRIGHT"] if args.quick else None
     Ns = [3, 4] if args.quick else [3, 4, 6, 8, 16, 32, 64]
+    pde_maxiter = args.pde_maxiter or (20 if args.quick else 100)
+    if args.pde_only:
+        pde = bench_pde(args.pde_only, maxiter=pde_maxiter)
+        print(pde_table(pde))
+        for r in pde:
+            s = r["sketch"]
+            print(f"N={r['N']}: {s['status']} after {s['its']} outer iterations; η₁ = "
+                  f"{s['eta1']:.3g}; {s.get('reason') or ''}")
+        return 0
     res = bench_test_set(names)
     table_a = test_set_tables(res)
     print(table_a)
-    pde = bench_pde(Ns, maxiter=20 if args.quick else 100)
+    pde = bench_pde(Ns, maxiter=pde_maxiter)
     table_b = pde_table(pde)
     print(table_b)
     logi = bench_logistic(args.quick)
