@@ -1,5 +1,7 @@
 """What is solved: problem dataclasses and generators (no solver logic here)."""
 
+from . import composite
+from .composite import CompositeProblem
 from .constrained import EqualityConstrainedProblem, check_derivatives, test_set
 from .constrained_models import constrained_logistic, pde_constrained
 from .heat import heat_sequence, shifted_laplacian_sequence
@@ -8,11 +10,13 @@ from .poisson import poisson2d, poisson3d, shifted_laplacian
 from .pressure import pressure_poisson, random_obstacles
 
 __all__ = [
+    "CompositeProblem",
     "EqualityConstrainedProblem",
     "LinearProblem",
     "LinearSequence",
     "Stencil",
     "check_derivatives",
+    "composite",
     "constrained_logistic",
     "heat_sequence",
     "pde_constrained",
