@@ -208,7 +208,7 @@ def test_bad_input_names_the_fix():
         us.solve(q, method="bcd", update="gradient")
     with pytest.raises(ValueError, match="x0 must satisfy x >= 0"):
         us.solve(q, method="bcd", update="projected", x0=-np.ones(6))
-    with pytest.raises(ValueError, match="lam .the L1 weight"):
+    with pytest.raises(ValueError, match=r"lam \(the L1 weight"):
         nnls_l1(20, 6, lam=-1.0)
     with pytest.raises(TypeError, match="CompositeProblem"):
         from unisolve.solvers.bcd import bcd

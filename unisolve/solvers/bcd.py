@@ -292,7 +292,7 @@ def bcd(
     >>> import unisolve as us
     >>> from unisolve.problems.composite import least_squares
     >>> p = least_squares(60, 40, seed=1)
-    >>> r = us.solve(p, method="bcd", rule="gsq", update="newton", block_size=5, maxiter=300)
+    >>> r = us.solve(p, method="bcd", rule="gsq", update="newton", block_size=5, maxiter=2000)
     >>> bool((r.info["f"] - p.f_star) <= 1e-6 * (p.f(p.x0) - p.f_star))
     True
     """

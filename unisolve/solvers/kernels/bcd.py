@@ -123,7 +123,7 @@ def tree_solve_reference(order, parent, diag, off, rhs) -> np.ndarray:
     >>> order = np.array([0, 1, 2]); parent = np.array([1, 2, -1])
     >>> d = tree_solve_reference(order, parent, np.full(3, 2.0), np.array([-1.0, -1.0, 0.0]),
     ...                          np.array([1.0, 0.0, 1.0]))
-    >>> d.tolist()
+    >>> np.round(d, 12).tolist()
     [1.0, 1.0, 1.0]
     """
     D, r = diag.astype(float).copy(), rhs.astype(float).copy()
