@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/omega.py
 	$(PY) benchmarks/dcdm.py
 	$(PY) benchmarks/constrained.py
+	$(PY) benchmarks/bcd.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

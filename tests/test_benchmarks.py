@@ -121,3 +121,17 @@ def test_constrained_benchmark_pde_only(capsys):
     # 41 outer iterations with seed 0 here (BENCHMARKS.md); the count may move with the CPU's
     # rounding over 4M Kaczmarz steps, so only convergence is asserted
     assert "N=3: CONVERGED after" in out and "| 3 | 27 | converged," in out
+
+
+def test_bcd_benchmark_quick(capsys):
+    """Every problem A–E at smoke size; the tree blocks must solve the lattice exactly."""
+    bcd = _load("bcd")
+    assert bcd.main(["--quick", "--maxiter", "300"]) == 0
+    out = capsys.readouterr().out
+    for name in ("A: least squares", "A-L1", "B: logistic", "C: softmax", "D: lattice",
+                 "E: two moons"):
+        assert name in out, name
+    assert "| scipy L-BFGS-B |" in out and "Fastest BCD to 1e-4" in out
+    lattice = out[out.index("D: lattice"):out.index("E: two moons")]
+    assert "| red-black blocks (message passing), GSL | " in lattice
+    assert "> 300" not in lattice.split("forest blocks (message passing), GSL")[1].split("\n")[0]

@@ -41,6 +41,7 @@ after every iteration.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -427,10 +428,12 @@ def bcd(
 
 def _solve_psd(M: np.ndarray, r: np.ndarray) -> np.ndarray:
     """M d = r for a symmetric positive semi-definite M (least squares when singular)."""
-    try:
-        return sla.solve(M, r, assume_a="pos")
-    except (np.linalg.LinAlgError, sla.LinAlgWarning):
-        return np.linalg.lstsq(M, r, rcond=None)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sla.LinAlgWarning)
+        try:
+            return sla.solve(M, r, assume_a="pos")
+        except (np.linalg.LinAlgError, sla.LinAlgWarning):  # singular or nearly: least squares
+            return np.linalg.lstsq(M, r, rcond=None)[0]
 
 
 def _armijo(state: _State, block: np.ndarray, d: np.ndarray, gb: np.ndarray,
