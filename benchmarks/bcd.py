@@ -2,7 +2,8 @@
 
 For each problem: relative suboptimality (f(x_k) − f*)/(f(x0) − f*) against
 iterations for every rule on one plot (docs/img/bcd_<problem>.png), and a table of
-iterations to reach 1e-4 (500 iterations at most, the paper's budget). Targets:
+iterations to reach 1e-4 (3000 iterations at most; 500, the paper's budget, on C,
+whose 50,000 variables make an iteration dearer). Targets:
 
 * greedy rules (GSL / GSQ with matrix updates) reach 1e-4 in fewer iterations than
   cyclic and random on A, B and D;
@@ -16,6 +17,7 @@ B and C are separable at the paper's sizes: f* = 0 is an infimum (certified).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -42,8 +44,8 @@ def configs(name: str) -> dict[str, dict]:
                                                  update="newton", block_size=50),
             "GS, 50-coordinate blocks": dict(partition="contiguous", rule="gs", update="newton",
                                              block_size=50),
-            "GSL, 50-coordinate blocks": dict(partition="sorted", rule="gsl", update="newton",
-                                              block_size=50),
+            "GSL, 50-coordinate blocks": dict(partition="contiguous", rule="gsl",
+                                              update="newton", block_size=50),
             "forest blocks (message passing), cyclic": dict(partition="forest", rule="cyclic",
                                                             update="newton"),
             "forest blocks (message passing), GSL": dict(partition="forest", rule="gsl",
@@ -135,19 +137,50 @@ def plot(name: str, p: c.CompositeProblem, rows: dict) -> str:
     return _report.save_figure(fig, f"bcd_{name.replace('-', '')}.png")
 
 
+def _its(rows: dict, labels: list[str], cap: int) -> tuple[float, str]:
+    """Fewest iterations to 1e-4 among ``labels`` (inf when none gets there), and which."""
+    best = min(((rows[k]["its"] if rows[k]["its"] is not None else math.inf, k)
+                for k in labels if k in rows), default=(math.inf, "–"))
+    return best
+
+
+def _verdicts(name: str, rows: dict, cap: int) -> list[str]:
+    out = []
+
+    def show(v: float) -> str:
+        return f"> {cap}" if math.isinf(v) else str(int(v))
+
+    if name in ("A", "B", "D"):
+        greedy = [k for k in rows if k.startswith(("GSL +", "GSQ +", "GSL, 50"))]
+        plain = [k for k in rows if k.startswith(("cyclic", "random"))]
+        (g, gk), (q, qk) = _its(rows, greedy, cap), _its(rows, plain, cap)
+        met = "met" if g < q else "NOT met"
+        out.append(f"| {name}: greedy + matrix update reaches 1e-4 before cyclic and random | "
+                   f"fewer iterations | {met}: {show(g)} ({gk}) vs {show(q)} ({qk}) |")
+    if name in ("D", "E"):
+        trees = [k for k in rows if "message passing" in k]
+        (t, tk), (b, _) = _its(rows, trees, cap), _its(rows, ["GS, 50-coordinate blocks"], cap)
+        met = "met" if t < b else "NOT met"
+        out.append(f"| {name}: tree blocks (message passing) beat 50-coordinate GS blocks | "
+                   f"fewer iterations | {met}: {show(t)} ({tk}) vs {show(b)} |")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes; writes nothing")
-    ap.add_argument("--maxiter", type=int, default=500)
+    ap.add_argument("--maxiter", type=int, default=3000)
     args = ap.parse_args(argv)
     sections = []
+    verdicts = []
     for name, p in problems(args.quick).items():
-        rows = {label: run(p, opts, args.maxiter) for label, opts in configs(name).items()}
+        maxiter = min(args.maxiter, 500) if name == "C" else args.maxiter
+        rows = {label: run(p, opts, maxiter) for label, opts in configs(name).items()}
         lines = [f"#### {p.name} (n = {p.n:,}, f* = {p.f_star:.10g})", "",
                  "| rule / update | iterations to 1e-4 | final suboptimality | time |",
                  "|---|---|---|---|"]
         for label, r in rows.items():
-            its = r["its"] if r["its"] is not None else f"> {args.maxiter}"
+            its = r["its"] if r["its"] is not None else f"> {maxiter}"
             lines.append(f"| {label} | {its} | {r['final']:.1e} | {r['time']:.2f} s |")
         if name in ("A", "B"):
             lb = lbfgsb(p)
@@ -160,16 +193,22 @@ def main(argv=None) -> int:
                 ratio = best["time_to"] / lb["time_to"]
                 lines.append(f"\nFastest BCD to 1e-4: {best['time_to']:.2f} s; L-BFGS-B: "
                              f"{lb['time_to']:.2f} s (time ratio BCD / L-BFGS-B {ratio:.2f}).")
+                verdicts.append(f"| {name}: time to 1e-4, fastest BCD / L-BFGS-B | report | "
+                                f"{ratio:.2f} ({best['time_to']:.2f} s vs {lb['time_to']:.2f} s) |")
+        verdicts.extend(_verdicts(name, rows, maxiter))
         table = "\n".join(lines)
         print(table, flush=True)
         if not args.quick:
             img = plot(name, p, rows)
             table += f"\n\n![{name}]({Path(img).relative_to(_report.DOCS.parent)})"
         sections.append(table)
+    summary = "\n".join(["| target | wanted | measured |", "|---|---|---|", *verdicts])
+    print(summary)
     if args.quick:
         return 0
     body = ("## Block coordinate descent (issue 6)\n\n" + _report.header(_report.command_line())
-            + "\n" + "\n\n".join(sections) + "\n")
+            + "\n### Targets\n\n" + summary + "\n\n### Per problem\n\n"
+            + "\n\n".join(sections) + "\n")
     _report.write_section("bcd", body)
     return 0
 

@@ -132,6 +132,8 @@ def test_bcd_benchmark_quick(capsys):
                  "E: two moons"):
         assert name in out, name
     assert "| scipy L-BFGS-B |" in out and "Fastest BCD to 1e-4" in out
+    assert "| target | wanted | measured |" in out
+    assert out.count("fewer iterations |") == 5  # greedy on A, B, D; trees on D, E
     lattice = out[out.index("D: lattice"):out.index("E: two moons")]
     assert "| red-black blocks (message passing), GSL | " in lattice
     assert "> 300" not in lattice.split("forest blocks (message passing), GSL")[1].split("\n")[0]
