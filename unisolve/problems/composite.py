@@ -111,36 +111,55 @@ class CompositeProblem:
     def _X(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(-1, self.classes)
 
+    def product(self, x: np.ndarray) -> np.ndarray:
+        """The product the loss is a function of: Ax − b (least squares; for the quadratic
+        it is the gradient itself), the margins Ax (logistic), the scores AX (softmax).
+        Block methods keep it up to date column by column."""
+        if self.loss == "logistic":
+            return self.A @ x
+        if self.loss == "softmax":
+            return self.A @ self._X(x)
+        return self.A @ x - self.b
+
+    def smooth_at(self, x: np.ndarray, z: np.ndarray) -> float:
+        """The smooth part from the product z = ``product(x)``."""
+        if self.loss == "least_squares":
+            return 0.5 * float(z @ z)
+        if self.loss == "logistic":
+            return float(np.sum(np.logaddexp(0.0, -self.b * z)))
+        if self.loss == "softmax":
+            return float(np.sum(logsumexp(z, axis=1)) - np.sum(z * self.b))
+        return 0.5 * float(x @ (z - self.b))  # ½xᵀAx − bᵀx with z = Ax − b
+
+    def grad_at(self, z: np.ndarray, AT: Any = None) -> np.ndarray:
+        """The gradient of the smooth part from the product z; ``AT`` a stored Aᵀ."""
+        AT = self.A.T if AT is None else AT
+        if self.loss == "least_squares":
+            return AT @ z
+        if self.loss == "logistic":
+            # ∇ = −Aᵀ(b σ(−b Ax)),  σ(t) = 1/(1 + e^{−t})
+            return -(AT @ (self.b * _sigmoid(-self.b * z)))
+        if self.loss == "softmax":
+            return (AT @ (_softmax(z) - self.b)).ravel()
+        return z.copy()
+
+    def penalty(self, x: np.ndarray) -> float:
+        """λΣ|xᵢ| (= λΣxᵢ on x ≥ 0)."""
+        return self.l1 * float(np.sum(np.abs(x)))
+
     def smooth(self, x: np.ndarray) -> float:
         """The smooth part of the objective (without the L1 term)."""
-        if self.loss == "least_squares":
-            return 0.5 * float(np.sum((self.A @ x - self.b) ** 2))
-        if self.loss == "logistic":
-            return float(np.sum(np.logaddexp(0.0, -self.b * (self.A @ x))))
-        if self.loss == "softmax":
-            S = self.A @ self._X(x)
-            return float(np.sum(logsumexp(S, axis=1)) - np.sum(S * self.b))
-        return 0.5 * float(x @ (self.A @ x)) - float(self.b @ x)
+        return self.smooth_at(x, self.product(x))
 
     def f(self, x: np.ndarray) -> float:
         """The objective: the smooth part + λΣ|xᵢ| (+∞ outside x ≥ 0 when ``nonneg``)."""
         if self.nonneg and np.any(x < 0):
             return float("inf")
-        return self.smooth(x) + (self.l1 * float(np.sum(x)) if self.nonneg else
-                            self.l1 * float(np.sum(np.abs(x))))
+        return self.smooth(x) + self.penalty(x)
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         """Gradient of the smooth part."""
-        A = self.A
-        if self.loss == "least_squares":
-            return A.T @ (A @ x - self.b)
-        if self.loss == "logistic":
-            # ∇ = −Aᵀ(b σ(−b Ax)),  σ(t) = 1/(1 + e^{−t})
-            return -(A.T @ (self.b * _sigmoid(-self.b * (A @ x))))
-        if self.loss == "softmax":
-            P = _softmax(A @ self._X(x))
-            return (A.T @ (P - self.b)).ravel()
-        return A @ x - self.b
+        return self.grad_at(self.product(x))
 
     def block_hessian(self, x: np.ndarray, block: np.ndarray) -> np.ndarray:
         """∇²_bb f(x), the dense |b| × |b| block of the Hessian on coordinates ``block``."""

@@ -174,48 +174,19 @@ class _Tree:
 
 # ----------------------------------------------------------------------------- state
 class _State:
-    """x with the product that makes block gradients and updates cheap (A x, or ∇f)."""
+    """x with ``problem.product(x)``, kept current by :meth:`move` (O(nnz of a block))."""
 
     def __init__(self, p: CompositeProblem, x: np.ndarray) -> None:
         self.p, self.x = p, x
         A = p.A
         self.AT = sp.csr_array(A.T) if sp.issparse(A) else A.T  # Aᵀ, formed once
-        if p.loss == "least_squares":
-            self.aux = A @ x - p.b  # residual r
-        elif p.loss == "logistic":
-            self.aux = A @ x  # margins z
-        elif p.loss == "softmax":
-            self.aux = A @ x.reshape(-1, p.classes)  # scores S
-        else:
-            self.aux = A @ x - p.b  # the gradient itself
+        self.aux = p.product(x)
 
     def grad(self) -> np.ndarray:
-        p = self.p
-        AT = self.AT
-        if p.loss == "least_squares":
-            return AT @ self.aux
-        if p.loss == "logistic":
-            return -(AT @ (p.b / (1.0 + np.exp(np.clip(p.b * self.aux, -700, 700)))))
-        if p.loss == "softmax":
-            S = self.aux - self.aux.max(axis=1, keepdims=True)
-            P = np.exp(S)
-            P /= P.sum(axis=1, keepdims=True)
-            return (AT @ (P - p.b)).ravel()
-        return self.aux.copy()
+        return self.p.grad_at(self.aux, self.AT)
 
     def value(self) -> float:
-        p = self.p
-        if p.loss == "least_squares":
-            f = 0.5 * float(self.aux @ self.aux)
-        elif p.loss == "logistic":
-            f = float(np.sum(np.logaddexp(0.0, -p.b * self.aux)))
-        elif p.loss == "softmax":
-            S = self.aux
-            mx = S.max(axis=1)
-            f = float(np.sum(mx + np.log(np.exp(S - mx[:, None]).sum(axis=1))) - np.sum(S * p.b))
-        else:
-            f = 0.5 * float(self.x @ (self.aux - p.b))  # ½xᵀAx − bᵀx with aux = Ax − b
-        return f + p.l1 * float(np.sum(np.abs(self.x)))
+        return self.p.smooth_at(self.x, self.aux) + self.p.penalty(self.x)
 
     def move(self, block: np.ndarray, d: np.ndarray) -> None:
         """x_b ← x_b + d, and the product with it."""
@@ -342,20 +313,20 @@ def bcd(
             order[0::2], order[1::2] = s[: (n + 1) // 2], s[::-1][: n // 2]
         blocks = _fixed_blocks(order, block_size)
     nb = len(blocks)
-    Lb = np.array([problem.block_lipschitz(b) for b in blocks]) if nb else np.zeros(0)
     flat = np.concatenate(blocks).astype(np.int64) if nb else np.zeros(0, np.int64)
     offsets = np.cumsum([0] + [b.size for b in blocks]).astype(np.int64)
     bmax = max((b.size for b in blocks), default=1)
     Minv = np.zeros((nb, bmax, bmax)) if rule == "gsq" and nb else np.zeros((1, 1, 1))
-    need_bound = update in ("newton", "tmp") and trees is None
+    keep_bounds = update in ("newton", "tmp") and trees is None
     bounds: list[np.ndarray] = []
-    if (rule == "gsq" or need_bound) and nb:
-        for k, b in enumerate(blocks):
-            M = problem.block_bound(b)
-            if need_bound:
-                bounds.append(M)
-            if rule == "gsq":
-                Minv[k, :b.size, :b.size] = np.linalg.pinv(M)
+    Lb = np.zeros(nb)
+    for k, b in enumerate(blocks):  # M_b once per block: L_b, M_b⁻¹ (GSQ), the update
+        M = problem.block_bound(b)
+        Lb[k] = np.linalg.eigvalsh(M)[-1]
+        if keep_bounds:
+            bounds.append(M)
+        if rule == "gsq":
+            Minv[k, :b.size, :b.size] = np.linalg.pinv(M)
     glob_L = None  # ‖M‖ for the IHT steps of variable GSQ
 
     x = (problem.x0 if x0 is None else np.asarray(x0, dtype=float)).astype(float).copy()
@@ -386,9 +357,8 @@ def bcd(
             else:
                 score = np.abs(gsel) if rule == "gs" else np.abs(gsel) / np.sqrt(L)
                 block = np.sort(np.argpartition(-score, block_size - 1)[:block_size])
-            M = problem.block_bound(block) if update in ("newton", "tmp") else None
-            Lblk = float(np.linalg.eigvalsh(M)[-1]) if M is not None else \
-                problem.block_lipschitz(block)
+            M = problem.block_bound(block)
+            Lblk = float(np.linalg.eigvalsh(M)[-1])
             tree = None
         else:
             if rule == "cyclic":
