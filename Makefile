@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/dcdm.py
 	$(PY) benchmarks/constrained.py
 	$(PY) benchmarks/bcd.py
+	$(PY) benchmarks/halpern.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -137,3 +139,29 @@ def test_bcd_benchmark_quick(capsys):
     lattice = out[out.index("D: lattice"):out.index("E: two moons")]
     assert "| red-black blocks (message passing), GSL | " in lattice
     assert "> 300" not in lattice.split("forest blocks (message passing), GSL")[1].split("\n")[0]
+
+
+def test_halpern_benchmark_quick(capsys):
+    """Both problems at smoke size, every method, the tuning log and the verdict rows."""
+    halpern = _load("halpern")
+    assert halpern.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("policeman-burglar-30", "constrained-qp-20"):
+        assert f"#### {name}" in out
+        for label in ("| EG |", "| EAG |", "| VR-EG |", "| Halpern (resolvent) |",
+                      "| VR-Halpern, Algorithm 1 |", "| VR-Halpern, Algorithm 2 |"):
+            assert label in out[out.index(f"#### {name}"):], (name, label)
+    assert out.count("needs fewer epochs than EG and EAG") == 4
+    assert out.count("does not stall above the target within") == 4
+
+
+def test_halpern_benchmark_plateau_rule():
+    halpern = _load("halpern")
+    ep = np.arange(0, 5001, 10.0)
+    falling = {"epochs": ep, "res": 1.0 / (ep + 10), "to_target": None}
+    flat = {"epochs": ep, "res": np.where(ep < 2000, 1.0 / (ep + 10), 1.0 / 2010),
+            "to_target": None}
+    assert halpern.no_plateau(falling)[0] and not halpern.no_plateau(flat)[0]
+    reached = dict(flat, to_target=4500.0)  # reaching the target in the window is enough
+    assert halpern.no_plateau(reached)[0]
+    assert not halpern.no_plateau(dict(flat, to_target=6000.0))[0]

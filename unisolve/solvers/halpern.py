@@ -1,0 +1,612 @@
+"""Halpern iterations, variance-reduced Halpern, and extragradient baselines.
+
+Cai, Alacaoglu and Diakonikolas, "Variance Reduced Halpern Iteration for Finite-Sum
+Monotone Inclusions" (ICLR 2024), for 0 ∈ F(z) + N_C(z) with F = (1/n) Σᵢ Fᵢ
+(:class:`~unisolve.problems.monotone.FiniteSumProblem`) and for fixed points z = T(z)
+(:class:`~unisolve.problems.monotone.FixedPointProblem`):
+
+* ``"halpern"``  z_{k+1} = λ_k z₀ + (1 − λ_k) T(z_k), λ_k = 1/(k + 2), with T the
+  user's nonexpansive map or the resolvent J_{η(F+N_C)}; ‖z_k − T z_k‖ ≤ 2‖z₀ − z*‖/(k + 1).
+* ``"vr-halpern"``, ``variant=1`` (Algorithm 1, cocoercive F):
+  z_{k+1} = Π(λ_k z₀ + (1 − λ_k) z_k − η g_k), λ_k = 2/(k + 4), with the PAGE estimator
+  g_k = F(z_k) with probability p_k, else g_{k−1} + (1/b) Σ_{i∈B} [Fᵢ(z_k) − Fᵢ(z_{k−1})],
+  |B| = b = ⌊√n⌋ drawn without replacement; p_k = 1 for k ≤ 1, 4/(k + 4) while
+  k − 1 ≤ √n, then 4/(√n + 5).
+* ``"vr-halpern"``, ``variant=2`` (Algorithm 2, monotone Lipschitz F): inexact Halpern
+  z_{k+1} = λ_k z₀ + (1 − λ_k) J̃(z_k), λ_k = 1/(k + 2), where J̃ ≈ J_{c(F+N_C)} comes from
+  ⌊0.05 n log(k + 2)⌋ steps of variance-reduced forward-reflected-backward on the
+  strongly monotone B(v) = cF(v) + v − z_k:
+  v̄ = αv + (1 − α)w,  v ← Π(v̄ − γ[B(w) + Bᵢ(v) − Bᵢ(w₋)]),  w₋ ← w,  w ← v w.p. p.
+* ``"eg"`` extragradient z_h = Π(z − ηF(z)), z ← Π(z − ηF(z_h)); ``"eag"`` the
+  extra-anchored gradient (Yoon and Ryu 2021): the same two steps from
+  z + λ_k(z₀ − z), λ_k = 1/(k + 2); ``"vr-eg"`` the loopless variance-reduced
+  extragradient of Alacaoglu and Malitsky (2022):
+  z̄ = αz + (1 − α)w, z_h = Π(z̄ − γF(w)), z ← Π(z̄ − γ[F(w) + Fᵢ(z_h) − Fᵢ(w)]),
+  w ← z w.p. p, α = 1 − p, p = 1/n.
+
+Cost and measure. ``info["oracle_calls"]`` counts component evaluations Fᵢ: a full F
+is n, a difference Fᵢ(u) − Fᵢ(v) is 2. ``Result.residuals`` is the operator residual
+‖z − Π(z − F(z))‖ of the iterate (the last iterate, never an average); it is measured
+every iteration for the deterministic methods and every ``check_every`` epochs
+(epoch = n calls) for the stochastic ones, and measuring is not counted as calls.
+``info["epochs"][j]`` is the epoch count at ``residuals[j]``.
+
+The paper's code differs in two places, both written up in docs/ARCHITECTURE.md:
+its VR-FRB loop resets the snapshot w to the outer point z_k instead of the inner
+iterate, and it does not count the first full B(w) of each inner loop in the matrix
+game; here the snapshot follows the iterate and every evaluation is counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..problems.monotone import Box, FiniteSumProblem, FixedPointProblem, Product, Simplex, Whole
+from ..registry import method
+from ..result import IterationMonitor, IterationState, Result, Status
+from .kernels import halpern as kernels
+
+__all__ = ["eag", "eg", "halpern", "page_estimate", "vr_eg", "vr_halpern"]
+
+
+# ----------------------------------------------------------------------------- helpers
+class _Tracker:
+    """Oracle-call counter plus the residual record (every ``every`` calls, or on demand)."""
+
+    def __init__(self, problem: Any, monitor: IterationMonitor, every: float,
+                 max_calls: float) -> None:
+        self.problem = problem
+        self.monitor = monitor
+        self.n = getattr(problem, "n", 1)
+        self.every = every
+        self.max_calls = max_calls
+        self.calls = 0
+        self.next = every
+        self.epochs: list[float] = []
+
+    def residual(self, z: np.ndarray, Fz: np.ndarray | None = None) -> float:
+        """‖z − Π(z − F(z))‖ with the kernel projection (not counted as calls)."""
+        if not isinstance(self.problem, FiniteSumProblem):
+            return self.problem.residual(z, Fz)
+        M, _, q, _, seg = _arrays(self.problem)
+        Fz = M @ z + q if Fz is None else Fz
+        out = np.empty_like(z)
+        kernels.project(z - Fz, seg, out)
+        return float(np.linalg.norm(z - out))
+
+    def record(self, z: np.ndarray, Fz: np.ndarray | None = None) -> Status | None:
+        self.epochs.append(self.calls / self.n)
+        r = self.residual(z, Fz)
+        first = len(self.epochs) == 1
+        if first:
+            self.next = self.calls + self.every
+        status = self.monitor.start(z, r) if first else self.monitor.step(z, r)
+        if status is None and self.calls >= self.max_calls:
+            status = Status.MAX_ITER
+        return status
+
+    def tick(self, z: np.ndarray) -> Status | None:
+        """Record when the call count has passed the next checkpoint (stochastic methods)."""
+        if self.calls < self.next and self.calls < self.max_calls:
+            return None
+        while self.next <= self.calls:
+            self.next += self.every
+        return self.record(z)
+
+
+def _setup(problem: Any, name: str, rtol: float, atol: float, maxiter: int,
+           callback: Callable[[IterationState], Any] | None, x0: Any, max_epochs: float | None,
+           check_every: float) -> tuple[np.ndarray, _Tracker]:
+    if not isinstance(problem, FiniteSumProblem):
+        raise TypeError(f"{name} solves a FiniteSumProblem (unisolve.problems.monotone), got "
+                        f"{type(problem).__name__}")
+    if max_epochs is not None and not (isinstance(max_epochs, (int, float))
+                                       and max_epochs > 0):
+        raise ValueError(f"max_epochs must be a number > 0 or None, got {max_epochs!r}")
+    if not (isinstance(check_every, (int, float)) and check_every > 0):
+        raise ValueError(f"check_every must be a number of epochs > 0, got {check_every!r}")
+    z0 = problem.z0 if x0 is None else _start(problem, x0)
+    r0 = problem.residual(z0)
+    monitor = IterationMonitor(r0, rtol, atol, maxiter, callback)
+    max_calls = math.inf if max_epochs is None else max_epochs * problem.n
+    return z0.copy(), _Tracker(problem, monitor, check_every * problem.n, max_calls)
+
+
+def _start(problem: Any, x0: Any) -> np.ndarray:
+    z0 = np.asarray(x0, dtype=float)
+    if z0.shape != (problem.dim,):
+        raise ValueError(f"x0 must have shape ({problem.dim},), got {z0.shape}")
+    if not np.all(np.isfinite(z0)):
+        raise ValueError("x0 has NaN or inf entries")
+    return problem.project(z0) if isinstance(problem, FiniteSumProblem) else z0
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
+            math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _done(tr: _Tracker, z: np.ndarray, status: Status, name: str, steps: int,
+          **info: Any) -> Result:
+    return tr.monitor.result(z, status, name, oracle_calls=tr.calls, epochs=list(tr.epochs),
+                             steps=steps, **info)
+
+
+#: random draws per refill of the buffers the numba loops read
+CHUNK = 4096
+
+
+def _arrays(problem: FiniteSumProblem) -> tuple:
+    """(M, Mᵀ, q, cols, seg): what the kernels take (see :mod:`.kernels.halpern`)."""
+    cached = getattr(problem, "_kernel_arrays", None)
+    if cached is not None:
+        return cached
+    d, n = problem.dim, problem.n
+    counts = np.bincount(problem.owner, minlength=n)
+    cols = np.full((n, counts.max()), -1, dtype=np.int64)
+    for i in range(n):
+        I = problem.coords(i)
+        cols[i, :I.size] = I
+    seg = _segments(problem.constraint, d)
+    out = (np.ascontiguousarray(problem.M), problem._MT, problem.q, cols, seg)
+    problem._kernel_arrays = out  # computed once per problem
+    return out
+
+
+def _segments(constraint: Any, d: int) -> tuple:
+    """The set C as kernel segments (start, stop, type, radius, lo, hi)."""
+    product = isinstance(constraint, Product)
+    sets = constraint.sets if product else [constraint]
+    bounds = constraint.bounds if product else [0, d]
+    parts = []
+    lo, hi = np.full(d, -np.inf), np.full(d, np.inf)
+    for c, a, b in zip(sets, bounds[:-1], bounds[1:], strict=True):
+        if isinstance(c, Simplex):
+            parts.append((a, b, 1, c.radius))
+        elif isinstance(c, Box):
+            lo[a:b], hi[a:b] = c.lo, c.hi
+            parts.append((a, b, 2, 0.0))
+        elif isinstance(c, Whole):
+            parts.append((a, b, 0, 0.0))
+        else:
+            raise TypeError(f"constraint set {type(c).__name__} is not supported: use Whole, "
+                            "Simplex, Box or a Product of them")
+    return (np.array([x[0] for x in parts], dtype=np.int64),
+            np.array([x[1] for x in parts], dtype=np.int64),
+            np.array([x[2] for x in parts], dtype=np.int64),
+            np.array([x[3] for x in parts], dtype=float), lo, hi)
+
+
+def page_estimate(problem: FiniteSumProblem, g_prev: np.ndarray, z: np.ndarray,
+                  z_prev: np.ndarray, batch: Any) -> np.ndarray:
+    """The PAGE recursion g = g_prev + (1/b) Σ_{i∈B} [Fᵢ(z) − Fᵢ(z_prev)].
+
+    Unbiased in the sense E_B[g] = g_prev + F(z) − F(z_prev) for B uniform of size b
+    without replacement, so E[g] = F(z) when g_prev = F(z_prev).
+
+    Examples
+    --------
+    >>> from unisolve.problems.monotone import constrained_qp
+    >>> p = constrained_qp(10); z, w = p.z_star, p.z0
+    >>> g = page_estimate(p, p.operator(w), z, w, np.arange(10))  # the whole sum: exact
+    >>> bool(np.allclose(g, p.operator(z), atol=1e-14))
+    True
+    """
+    return g_prev + problem.component_diff(z, w=z_prev, batch=batch)
+
+
+# ----------------------------------------------------------------------------- Halpern
+@method("halpern", kinds=("fixed-point", "monotone"), default_for=("fixed-point",))
+def halpern(
+    problem: FixedPointProblem | FiniteSumProblem,
+    *,
+    step: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int = 10_000,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    max_epochs: float | None = None,
+) -> Result:
+    """Halpern iteration z_{k+1} = λ_k z₀ + (1 − λ_k) T(z_k), λ_k = 1/(k + 2).
+
+    For a nonexpansive T with a fixed point z*, ‖z_k − T(z_k)‖ ≤ 2‖z₀ − z*‖/(k + 1)
+    (Lieder 2021): the last iterate converges at the optimal O(1/k) rate, where the
+    Krasnosel'skii–Mann / Picard iterates may cycle (a rotation).
+
+    Parameters
+    ----------
+    problem : FixedPointProblem or FiniteSumProblem
+        T is the problem's map, or for 0 ∈ F(z) + N_C(z) the resolvent
+        J_{η(F+N_C)} (exact LU solve when C = Rᵈ, else solved to 1e-13 by contracting
+        projected steps; each full F it needs is n oracle calls).
+    step : float, optional
+        η of the resolvent (monotone problems only); default 1/L, L = ‖M‖₂.
+    rtol, atol : float
+        Stop when the residual ≤ max(rtol·residual(z₀), atol). The residual is
+        ‖z − T(z)‖ for fixed points, ‖z − Π(z − F(z))‖ for inclusions.
+    maxiter, x0, callback
+        As for every method; ``x0`` is also the anchor z₀.
+    max_epochs : float, optional
+        Budget in oracle calls / n (inclusions).
+
+    Returns
+    -------
+    Result
+        ``status`` is ``DIVERGED`` with ``info["message"]`` when T is seen to expand a
+        distance (‖T(z_k) − T(z₀)‖ > ‖z_k − z₀‖): it is not nonexpansive, and Halpern's
+        guarantee is void. ``info``: ``oracle_calls``, ``epochs``, ``steps``.
+
+    Examples
+    --------
+    >>> import numpy as np, unisolve as us
+    >>> from unisolve.problems.monotone import FixedPointProblem
+    >>> c, s = np.cos(1.0), np.sin(1.0); R = np.array([[c, -s], [s, c]])
+    >>> p = FixedPointProblem(lambda z: R @ (z - 1.0) + 1.0, np.zeros(2))  # rotation about 𝟙
+    >>> r = us.solve(p, method="halpern", maxiter=99, rtol=0.0)
+    >>> bool(r.residuals[-1] <= 2 * np.linalg.norm(p.z0 - 1.0) / 100)
+    True
+    """
+    name = "halpern"
+    if isinstance(problem, FixedPointProblem):
+        if step is not None:
+            raise ValueError("step is the resolvent's η: it applies to monotone inclusions, "
+                             "not to a FixedPointProblem (scale T yourself)")
+        return _halpern_map(problem, rtol, atol, maxiter, x0, callback)
+    z, tr = _setup(problem, name, rtol, atol, maxiter, callback, x0, max_epochs, 1.0)
+    eta = 1.0 / problem.lipschitz if step is None else _positive("step", step)
+    z0 = z.copy()
+    status = tr.record(z)
+    k = 0
+    while status is None:
+        Jz, full = problem.resolvent(z, eta)
+        tr.calls += full * problem.n
+        lam = 1.0 / (k + 2)
+        z = lam * z0 + (1.0 - lam) * Jz  # z_{k+1} = λ_k z₀ + (1 − λ_k) J(z_k)
+        k += 1
+        status = tr.record(z)
+    return _done(tr, z, status, name, k, step=eta)
+
+
+def _halpern_map(problem: FixedPointProblem, rtol: float, atol: float, maxiter: int,
+                 x0: Any, callback: Any) -> Result:
+    z0 = problem.z0.copy() if x0 is None else _start(problem, x0)
+    T = problem.T
+    Tz0 = np.asarray(T(z0.copy()), dtype=float)
+    r0 = float(np.linalg.norm(z0 - Tz0))
+    monitor = IterationMonitor(r0, rtol, atol, maxiter, callback)
+    z, Tz = z0.copy(), Tz0
+    status = monitor.start(z, r0)
+    calls, k, message = 1, 0, None
+    while status is None:
+        lam = 1.0 / (k + 2)
+        z = lam * z0 + (1.0 - lam) * Tz
+        Tz = np.asarray(T(z), dtype=float)
+        calls += 1
+        k += 1
+        dz = float(np.linalg.norm(z - z0))
+        dT = float(np.linalg.norm(Tz - Tz0))
+        status = monitor.step(z, np.linalg.norm(z - Tz))
+        if status is None and dT > (1.0 + 1e-8) * dz + 1e-14 * max(1.0, dz):
+            status = Status.DIVERGED
+            message = (f"T is not nonexpansive: ‖T(z_k) − T(z₀)‖ / ‖z_k − z₀‖ = {dT / dz:.4g} "
+                       f"> 1 at k = {k}; Halpern needs ‖T(u) − T(v)‖ ≤ ‖u − v‖ (rescale an "
+                       "L-Lipschitz map, e.g. T/L, or average it: (1 − a)I + aT)")
+    info: dict[str, Any] = {"oracle_calls": calls, "epochs": list(range(len(monitor.residuals)))}
+    if message:
+        info["message"] = message
+    return monitor.result(z, status, "halpern", steps=k, **info)
+
+
+@method("vr-halpern", kinds=("monotone",), default_for=("monotone",))
+def vr_halpern(
+    problem: FiniteSumProblem,
+    *,
+    variant: int = 1,
+    step: float | None = None,
+    inner_step: float | None = None,
+    batch: int | None = None,
+    inner_factor: float = 0.05,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int = 10_000,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = 0,
+    max_epochs: float | None = None,
+    check_every: float = 1.0,
+) -> Result:
+    """Variance-reduced Halpern (Cai et al. 2024): Algorithm 1 (PAGE) or 2 (inexact, VR-FRB).
+
+    Parameters
+    ----------
+    problem : FiniteSumProblem
+    variant : {1, 2}
+        1: Halpern steps with the PAGE estimator (for cocoercive F; O(n + √n L/ε) calls).
+        2: inexact Halpern, the resolvent by VR forward-reflected-backward (monotone
+        Lipschitz F).
+    step : float, optional
+        Variant 1: η (default 1/(L + L_Q/√b)). Variant 2: the resolvent's c (default
+        √n/L_Q), L = ‖M‖₂ and L_Q the mean-square Lipschitz constant of the Fᵢ.
+    inner_step : float, optional
+        Variant 2: γ of the inner loop (default √(p(1 − p))/(cL_Q + 1), p = 1/n).
+    batch : int, optional
+        Variant 1: b (default ⌊√n⌋).
+    inner_factor : float
+        Variant 2: the inner loop takes ⌊inner_factor · n · log(k + 2)⌋ steps (at least 1);
+        0.05 is the paper's choice for n = 500 (give more for small n).
+    rtol, atol, maxiter, x0, callback, seed
+        As for every method; ``maxiter`` counts residual checkpoints.
+    max_epochs : float, optional
+        Budget in oracle calls / n.
+    check_every : float
+        Epochs between residual checkpoints.
+
+    Returns
+    -------
+    Result
+        ``info``: ``oracle_calls``, ``epochs``, ``steps`` (outer iterations), ``step``,
+        and for variant 2 ``inner_steps`` (total VR-FRB steps).
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.monotone import constrained_qp
+    >>> p = constrained_qp(20)
+    >>> r = us.solve(p, method="vr-halpern", variant=1, max_epochs=3000, rtol=1e-3, seed=0)
+    >>> r.status.name, bool(r.residuals[-1] <= 1e-3 * r.residuals[0])
+    ('CONVERGED', True)
+    """
+    if variant not in (1, 2) or isinstance(variant, bool):
+        raise ValueError(f"variant must be 1 (Algorithm 1, PAGE) or 2 (Algorithm 2, inexact "
+                         f"Halpern with VR-FRB), got {variant!r}")
+    name = "vr-halpern"
+    z, tr = _setup(problem, name, rtol, atol, maxiter, callback, x0, max_epochs, check_every)
+    rng = np.random.default_rng(seed)
+    if variant == 1:
+        if inner_step is not None:
+            raise ValueError("inner_step is for variant=2 (the VR-FRB inner loop)")
+        return _algorithm1(problem, z, tr, rng, step, batch)
+    if batch is not None:
+        raise ValueError("batch is for variant=1 (the PAGE estimator)")
+    return _algorithm2(problem, z, tr, rng, step, inner_step,
+                       _positive("inner_factor", inner_factor))
+
+
+def _algorithm1(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
+                rng: np.random.Generator, step: float | None, batch: int | None) -> Result:
+    n = problem.n
+    b = max(1, math.isqrt(n)) if batch is None else batch
+    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= n:
+        raise ValueError(f"batch must be an int in [1, n = {n}], got {batch!r}")
+    eta = (1.0 / (problem.lipschitz + problem.lipschitz_avg / math.sqrt(b)) if step is None
+           else _positive("step", step))
+    M, MT, q, cols, seg = _arrays(problem)
+    z0 = z.copy()
+    g = np.zeros_like(z)
+    z_prev = z.copy()
+    status = tr.record(z)
+    k = pos = 0
+    toss = bu = np.zeros(0)
+    while status is None:
+        if pos == toss.size:
+            toss, bu, pos = rng.random(CHUNK), rng.random((CHUNK, b)), 0
+        stop = min(tr.next, tr.max_calls)
+        k, tr.calls, pos = kernels.page_chunk(M, MT, q, cols, seg, z0, z, z_prev, g, k,
+                                              tr.calls, stop, eta, toss, bu, pos)
+        status = tr.tick(z)
+    return _done(tr, z, status, "vr-halpern", k, step=eta, variant=1, batch=b)
+
+
+def _algorithm2(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
+                rng: np.random.Generator, step: float | None,
+                inner_step: float | None, inner_factor: float) -> Result:
+    n = problem.n
+    c = math.sqrt(n) / problem.lipschitz_avg if step is None else _positive("step", step)
+    p = 1.0 / n
+    gamma = (math.sqrt(p * (1.0 - p)) / (c * problem.lipschitz_avg + 1.0)
+             if inner_step is None else _positive("inner_step", inner_step))
+    M, MT, q, cols, seg = _arrays(problem)
+    z0 = z.copy()
+    v = np.empty_like(z)
+    status = tr.record(z)
+    k = inner_total = 0
+    while status is None:
+        steps = max(1, int(inner_factor * n * math.log(k + 2)))  # ⌊0.05 n log(k + 2)⌋
+        # J̃(z_k): VR-FRB on B(v) = cF(v) + v − z_k over C, from v = z_k
+        tr.calls += kernels.vrfrb(M, MT, q, cols, seg, z, c, gamma,
+                                  rng.integers(n, size=steps), rng.random(steps), v)
+        inner_total += steps
+        lam = 1.0 / (k + 2)
+        z = lam * z0 + (1.0 - lam) * v  # z_{k+1} = λ_k z₀ + (1 − λ_k) J̃(z_k)
+        k += 1
+        status = tr.tick(z)
+    return _done(tr, z, status, "vr-halpern", k, step=c, inner_step=gamma, variant=2,
+                 inner_steps=inner_total, inner_factor=inner_factor)
+
+
+# ----------------------------------------------------------------------------- baselines
+def _extragradient(problem: FiniteSumProblem, name: str, anchored: bool, step: float | None,
+                   rtol: float, atol: float, maxiter: int, x0: Any, callback: Any,
+                   max_epochs: float | None) -> Result:
+    z, tr = _setup(problem, name, rtol, atol, maxiter, callback, x0, max_epochs, 1.0)
+    eta = (1.0 if not anchored else 0.5) / problem.lipschitz if step is None else \
+        _positive("step", step)
+    M, _, q, _, seg = _arrays(problem)
+    z0 = z.copy()
+    z_half = np.empty_like(z)
+    Fz = M @ z + q
+    tr.calls += problem.n
+    status = tr.record(z, Fz)
+    k = 0
+    while status is None:
+        base = z + (z0 - z) / (k + 2) if anchored else z  # z + λ_k(z₀ − z) for EAG
+        kernels.project(base - eta * Fz, seg, z_half)  # z_h = Π(base − ηF(z))
+        z = np.empty_like(z)
+        kernels.project(base - eta * (M @ z_half + q), seg, z)  # z⁺ = Π(base − ηF(z_h))
+        Fz = M @ z + q  # for the residual and the next half step
+        tr.calls += 2 * problem.n
+        k += 1
+        status = tr.record(z, Fz)
+    return _done(tr, z, status, name, k, step=eta)
+
+
+@method("eg", kinds=("monotone",))
+def eg(
+    problem: FiniteSumProblem,
+    *,
+    step: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int = 10_000,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    max_epochs: float | None = None,
+) -> Result:
+    """Extragradient (Korpelevich): z_h = Π(z − ηF(z)), z ← Π(z − ηF(z_h)).
+
+    Two full operator evaluations (2 epochs) per iteration.
+
+    Parameters
+    ----------
+    problem : FiniteSumProblem
+    step : float, optional
+        η; default 1/L, L = ‖M‖₂ (EG converges for η < 1/L).
+    rtol, atol, maxiter, x0, callback, max_epochs
+        As for :func:`halpern`.
+
+    Returns
+    -------
+    Result
+        ``info``: ``oracle_calls``, ``epochs``, ``steps``, ``step``.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.monotone import matrix_game
+    >>> p = matrix_game(20, seed=0)
+    >>> r = us.solve(p, method="eg", rtol=1e-8, maxiter=20000)
+    >>> r.converged, bool(abs(p.meta["gap"](r.x)) < 1e-6)
+    (True, True)
+    """
+    return _extragradient(problem, "eg", False, step, rtol, atol, maxiter, x0, callback,
+                          max_epochs)
+
+
+@method("eag", kinds=("monotone",))
+def eag(
+    problem: FiniteSumProblem,
+    *,
+    step: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int = 10_000,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    max_epochs: float | None = None,
+) -> Result:
+    """Extra-anchored gradient (Yoon and Ryu 2021): extragradient anchored at z₀.
+
+    With λ_k = 1/(k + 2),
+
+    z_h = Π(z_k + λ_k(z₀ − z_k) − ηF(z_k)),  z_{k+1} = Π(z_k + λ_k(z₀ − z_k) − ηF(z_h)).
+
+    The anchored (Halpern-type) extragradient: O(1/k) on the last iterate's residual.
+
+    Parameters
+    ----------
+    problem : FiniteSumProblem
+    step : float, optional
+        η; default 0.5/L.
+    rtol, atol, maxiter, x0, callback, max_epochs
+        As for :func:`halpern`.
+
+    Returns
+    -------
+    Result
+        ``info``: ``oracle_calls``, ``epochs``, ``steps``, ``step``.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.monotone import constrained_qp
+    >>> p = constrained_qp(10)
+    >>> r = us.solve(p, method="eag", maxiter=200, rtol=0.0)
+    >>> bool(r.residuals[-1] < 0.1 * r.residuals[0]), r.info["oracle_calls"] == 10 * (1 + 2 * 200)
+    (True, True)
+    """
+    return _extragradient(problem, "eag", True, step, rtol, atol, maxiter, x0, callback,
+                          max_epochs)
+
+
+@method("vr-eg", kinds=("monotone",))
+def vr_eg(
+    problem: FiniteSumProblem,
+    *,
+    step: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    maxiter: int = 10_000,
+    x0: Any = None,
+    callback: Callable[[IterationState], Any] | None = None,
+    seed: int | None = 0,
+    max_epochs: float | None = None,
+    check_every: float = 1.0,
+) -> Result:
+    """Loopless variance-reduced extragradient (Alacaoglu and Malitsky 2022).
+
+    With p = 1/n,
+
+    z̄ = αz + (1 − α)w,  z_h = Π(z̄ − γF(w)),  z ← Π(z̄ − γ[F(w) + Fᵢ(z_h) − Fᵢ(w)]),
+    w ← z with probability p (then F(w) is recomputed: n calls), α = 1 − p.
+
+    Parameters
+    ----------
+    problem : FiniteSumProblem
+    step : float, optional
+        γ; default 0.99 √p / L_Q (the paper's bound with α = 1 − p).
+    rtol, atol, maxiter, x0, callback, seed, max_epochs, check_every
+        As for :func:`vr_halpern`.
+
+    Returns
+    -------
+    Result
+        ``info``: ``oracle_calls``, ``epochs``, ``steps``, ``step``.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.monotone import matrix_game
+    >>> p = matrix_game(20, seed=0)
+    >>> r = us.solve(p, method="vr-eg", max_epochs=100, rtol=0.0, seed=1)
+    >>> bool(r.residuals[-1] < 0.1 * r.residuals[0])
+    True
+    """
+    z, tr = _setup(problem, "vr-eg", rtol, atol, maxiter, callback, x0, max_epochs,
+                   check_every)
+    rng = np.random.default_rng(seed)
+    n = problem.n
+    p = 1.0 / n
+    gamma = 0.99 * math.sqrt(p) / problem.lipschitz_avg if step is None else \
+        _positive("step", step)
+    M, MT, q, cols, seg = _arrays(problem)
+    w = z.copy()
+    Fw = problem.operator(w)
+    tr.calls += n
+    status = tr.record(z, Fw)
+    k = pos = 0
+    idx = toss = np.zeros(0)
+    while status is None:
+        if pos == idx.size:
+            idx, toss, pos = rng.integers(n, size=CHUNK), rng.random(CHUNK), 0
+        stop = min(tr.next, tr.max_calls)
+        k, tr.calls, pos = kernels.vreg_chunk(M, MT, q, cols, seg, z, w, Fw, k, tr.calls, stop,
+                                              gamma, idx, toss, pos)
+        status = tr.tick(z)
+    return _done(tr, z, status, "vr-eg", k, step=gamma)
