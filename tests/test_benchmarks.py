@@ -151,7 +151,8 @@ def test_halpern_benchmark_quick(capsys):
         for label in ("| EG |", "| EAG |", "| VR-EG |", "| Halpern (resolvent) |",
                       "| VR-Halpern, Algorithm 1 |", "| VR-Halpern, Algorithm 2 |"):
             assert label in out[out.index(f"#### {name}"):], (name, label)
-    assert out.count("needs fewer epochs than EG and EAG") == 4
+    assert out.count("needs fewer epochs than EG and EAG") == 6
+    assert out.count("At the paper's code's own steps") == 2
     assert out.count("does not stall above the target within") == 4
 
 
