@@ -62,7 +62,7 @@ def project_simplex(v: Any, radius: float = 1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> project_simplex([0.5, 0.2, -1.0]).tolist()
+    >>> project_simplex([0.5, 0.2, -1.0]).round(12).tolist()
     [0.65, 0.35, 0.0]
     >>> p = np.array([0.25, 0.75])
     >>> bool(np.array_equal(project_simplex(p), p))  # feasible: returned as it is
