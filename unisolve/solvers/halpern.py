@@ -57,21 +57,21 @@ __all__ = ["eag", "eg", "halpern", "page_estimate", "vr_eg", "vr_halpern"]
 class _Tracker:
     """Oracle-call counter plus the residual record (every ``every`` calls, or on demand)."""
 
-    def __init__(self, problem: Any, monitor: IterationMonitor, every: float,
+    def __init__(self, problem: FiniteSumProblem, z0: np.ndarray, rtol: float, atol: float,
+                 maxiter: int, callback: Callable[[IterationState], Any] | None, every: float,
                  max_calls: float) -> None:
         self.problem = problem
-        self.monitor = monitor
-        self.n = getattr(problem, "n", 1)
+        self.n = problem.n
         self.every = every
         self.max_calls = max_calls
         self.calls = 0
         self.next = every
         self.epochs: list[float] = []
+        # the stopping threshold is relative to the same measure the record uses
+        self.monitor = IterationMonitor(self.residual(z0), rtol, atol, maxiter, callback)
 
     def residual(self, z: np.ndarray, Fz: np.ndarray | None = None) -> float:
         """‖z − Π(z − F(z))‖ with the kernel projection (not counted as calls)."""
-        if not isinstance(self.problem, FiniteSumProblem):
-            return self.problem.residual(z, Fz)
         M, _, q, _, seg = _arrays(self.problem)
         Fz = M @ z + q if Fz is None else Fz
         out = np.empty_like(z)
@@ -110,10 +110,9 @@ def _setup(problem: Any, name: str, rtol: float, atol: float, maxiter: int,
     if not (isinstance(check_every, (int, float)) and check_every > 0):
         raise ValueError(f"check_every must be a number of epochs > 0, got {check_every!r}")
     z0 = problem.z0 if x0 is None else _start(problem, x0)
-    r0 = problem.residual(z0)
-    monitor = IterationMonitor(r0, rtol, atol, maxiter, callback)
     max_calls = math.inf if max_epochs is None else max_epochs * problem.n
-    return z0.copy(), _Tracker(problem, monitor, check_every * problem.n, max_calls)
+    return z0.copy(), _Tracker(problem, z0, rtol, atol, maxiter, callback,
+                               check_every * problem.n, max_calls)
 
 
 def _start(problem: Any, x0: Any) -> np.ndarray:
