@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/constrained.py
 	$(PY) benchmarks/bcd.py
 	$(PY) benchmarks/halpern.py
+	$(PY) benchmarks/pinn.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

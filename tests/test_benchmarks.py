@@ -166,3 +166,13 @@ def test_halpern_benchmark_plateau_rule():
     reached = dict(flat, to_target=4500.0)  # reaching the target in the window is enough
     assert halpern.no_plateau(reached)[0]
     assert not halpern.no_plateau(dict(flat, to_target=6000.0))[0]
+
+
+def test_pinn_benchmark_quick(capsys):
+    """Tiny budget: both tables and the wide-PINN control are printed (targets need the
+    full budget, so --quick does not assert them)."""
+    pinn = _load("pinn")
+    assert pinn.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "convection c=30 pinn width 58" in out and "Training budget per run" in out
+    assert "| 30 |" in out and "LPINN ≤ 5e-2" in out

@@ -34,7 +34,7 @@ def _check_common(options: dict) -> None:
             raise TypeError("callback must be callable as callback(state)")
 
 
-def _run(problem: Any, method: Any, options: dict) -> Result:
+def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Result:
     if method is None:
         name = default_method(problem.kind)
     elif isinstance(method, str):
@@ -58,6 +58,8 @@ def _run(problem: Any, method: Any, options: dict) -> Result:
         )
     spec.check_options(options)
     accepted = {k: v for k, v in options.items() if k in spec.options}
+    if "progress" in spec.options and "progress" not in accepted:
+        accepted["progress"] = progress  # methods with their own bar (training) honour it
     t0 = time.perf_counter()
     res = spec.func(problem, **accepted)
     res.time = time.perf_counter() - t0
@@ -122,7 +124,8 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
         ``.solve(problem, **options)``. Default: the default method of the
         problem's kind (``"cg"`` for linear systems).
     progress : bool
-        Show a progress bar over the instances of a sequence.
+        Show a progress bar: over the instances of a sequence, or over the
+        training steps of a learned PDE method (``"pinn"``, ``"lpinn"``).
     **options
         Method options. Common to all: ``rtol``, ``atol`` (stop when
         ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` with the true residual), ``maxiter``,
@@ -161,4 +164,4 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
         )
     if kind == "linear-sequence":
         return _solve_sequence(problem, method, options, progress)
-    return _run(problem, method, options)
+    return _run(problem, method, options, progress)

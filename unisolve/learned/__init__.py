@@ -10,3 +10,12 @@ register_lazy(
     "dcdm", "unisolve.learned.dcdm", kinds=("linear",),
     description="Deep conjugate directions (Kaneda et al. 2023): a CNN proposes A⁻¹r.",
 )
+register_lazy(
+    "lpinn", "unisolve.learned.lpinn", kinds=("pde",),
+    description="Lagrangian PINN (Mojgani et al. 2023): learn the characteristics and u along "
+                "them.",
+)
+register_lazy(
+    "pinn", "unisolve.learned.pinn", kinds=("pde",),
+    description="Physics-informed network (Raissi et al. 2019) with a periodic input embedding.",
+)

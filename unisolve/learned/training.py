@@ -9,12 +9,16 @@ training never resets the caller's global random state.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TrainingLog", "progress"]
+from ..result import IterationState, Status
+
+__all__ = ["TrainingLog", "adam_then_lbfgs", "progress"]
 
 
 def progress(iterable: Any, desc: str, disable: bool = False, total: int | None = None):
@@ -63,3 +67,108 @@ class TrainingLog:
         """Plain-JSON form, saved inside a model file."""
         return {"epochs": self.epochs, "train_loss": self.train_loss,
                 "val_loss": self.val_loss, "seconds": self.seconds}
+
+
+def adam_then_lbfgs(params: Sequence[Any], loss_fn: Callable[[], Any], *, epochs: int,
+                    lbfgs: int, lr: float = 1e-3, log: TrainingLog | None = None,
+                    desc: str = "training", show_progress: bool = True,
+                    callback: Callable[[IterationState], Any] | None = None, model: Any = None,
+                    atol: float = 0.0, maxiter: int | None = None) -> tuple[TrainingLog, Status]:
+    """Full-batch Adam for ``epochs`` steps, then L-BFGS (strong Wolfe) for ``lbfgs``.
+
+    The optimiser pair of physics-informed training: Adam leaves the flat start,
+    L-BFGS polishes. ``log.train_loss`` holds the loss at the initial weights and
+    after every step (``len == steps + 1``); ``callback(state)`` sees the same
+    numbers (``state.x`` is ``model``) and may raise ``StopIteration``.
+
+    Parameters
+    ----------
+    params : sequence of torch.Tensor
+        The trainable parameters.
+    loss_fn : callable
+        ``loss_fn() -> scalar tensor``, differentiable in ``params``.
+    epochs, lbfgs : int
+        Adam steps, then L-BFGS iterations (each may evaluate the loss a few times).
+    lr : float
+        Adam's learning rate (L-BFGS uses 1 with the line search).
+    log : TrainingLog, optional
+        Appended to (a new one by default).
+    desc, show_progress
+        Progress bar label, and whether to show it.
+    callback, model
+        See above.
+    atol : float
+        Stop (``CONVERGED``) once the loss is ≤ atol; 0 never stops early.
+    maxiter : int, optional
+        Cap on the total number of steps.
+
+    Returns
+    -------
+    (TrainingLog, Status)
+        ``MAX_ITER`` when the budget was spent, ``CONVERGED`` (loss ≤ atol),
+        ``STOPPED`` (callback) or ``NONFINITE`` (the loss became NaN/inf; training
+        stops at once).
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.zeros(2, requires_grad=True)
+    >>> target = torch.tensor([1.0, -2.0])
+    >>> log, status = adam_then_lbfgs([w], lambda: ((w - target) ** 2).sum(), epochs=5,
+    ...                               lbfgs=5, lr=0.1, show_progress=False)
+    >>> status.name, log.epochs, bool(torch.allclose(w, target, atol=1e-5))
+    ('MAX_ITER', 11, True)
+    """
+    import torch
+
+    params = list(params)
+    log = TrainingLog() if log is None else log
+    total = epochs + lbfgs if maxiter is None else min(epochs + lbfgs, maxiter)
+    adam = torch.optim.Adam(params, lr=lr)
+    # one iteration per step() so that every iteration is recorded; max_eval must then be
+    # set, or torch's default (5/4 · max_iter) leaves the line search no evaluations
+    quasi = torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=26, history_size=50,
+                              line_search_fn="strong_wolfe", tolerance_grad=0.0,
+                              tolerance_change=0.0)
+
+    def closure() -> Any:
+        quasi.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    def record(k: int, value: float) -> Status | None:
+        log.add(value)
+        if not math.isfinite(value):
+            return Status.NONFINITE
+        if callback is not None:
+            try:
+                callback(IterationState(k, model, value))
+            except StopIteration:
+                return Status.STOPPED
+        if atol > 0 and value <= atol:
+            return Status.CONVERGED
+        return None
+
+    status = None
+    bar = progress(range(total), desc, disable=not show_progress)
+    for k in bar:
+        if k < epochs:
+            adam.zero_grad()
+            loss = loss_fn()
+            value = float(loss.detach())
+            status = record(k, value)
+            if status is not None:
+                break
+            loss.backward()
+            adam.step()
+        else:
+            value = float(quasi.step(closure).detach())  # the loss before this iteration
+            status = record(k, value)
+            if status is not None:
+                break
+        if k % 25 == 0:
+            bar.set_postfix(loss=f"{value:.3g}", refresh=False)
+    if status is None:  # the loss at the final weights (needs autograd: derivatives inside)
+        status = record(total, float(loss_fn().detach())) or Status.MAX_ITER
+    return log, status
