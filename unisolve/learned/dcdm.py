@@ -64,7 +64,7 @@ from torch.nn import functional as F
 from .. import backend
 from ..registry import get_method, method
 from ..result import IterationMonitor, IterationState, Result, Status
-from .training import TrainingLog
+from .training import TrainingLog, read_model_file
 from .training import progress as progress_bar
 
 if TYPE_CHECKING:
@@ -551,16 +551,7 @@ class DCDM:
     @classmethod
     def load(cls, path: str | Path) -> DCDM:
         """Read a model written by :meth:`save` (weights only: no code is unpickled)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no DCDM model file at {path}")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # not a torch archive, or one holding code objects
-            raise ValueError(f"{path} is not a unisolve DCDM model file ({_FORMAT}): {exc}") \
-                from None
-        if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a unisolve DCDM model file (format {_FORMAT})")
+        blob = read_model_file(path, _FORMAT, "DCDM")
         model = cls(**blob["config"])
         model.net.load_state_dict(blob["state_dict"])
         model.net.eval()

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..problems.pde import PDEProblem
 from ..result import IterationState, Result, Status
-from .training import TrainingLog, adam_then_lbfgs
+from .training import TrainingLog, adam_then_lbfgs, read_model_file
 
 __all__ = ["PeriodicMLP", "PhysicsModel", "collocation", "derivative", "eulerian_residual",
            "msq"]
@@ -121,7 +121,7 @@ def eulerian_residual(problem: PDEProblem, u_fn: Callable, x: torch.Tensor,
     >>> x = torch.rand(50, 1, dtype=torch.float64, requires_grad=True)
     >>> t = torch.rand(50, 1, dtype=torch.float64, requires_grad=True)
     >>> exact = lambda x, t: torch.exp(-0.1 * t) * torch.sin(x - 3.0 * t)
-    >>> float(eulerian_residual(p, exact, x, t).abs().max()) < 1e-12
+    >>> float(eulerian_residual(p, exact, x, t).detach().abs().max()) < 1e-12
     True
     """
     u = u_fn(x, t)
@@ -144,15 +144,14 @@ def collocation(problem: PDEProblem, points: tuple[int, int], device: Any = "cpu
     --------
     >>> from unisolve.problems import pde
     >>> x, t = collocation(pde.convection(1.0, nx=8, nt=2), (4, 3))
-    >>> x.shape, float(t.max()), x.requires_grad
+    >>> x.shape, float(t.detach().max()), x.requires_grad
     (torch.Size([12, 1]), 1.0, True)
     """
     nx, nt = _check_points(points)
     x = torch.arange(nx, dtype=DTYPE) * (problem.length / nx)
     t = torch.linspace(0.0, problem.t_final, nt, dtype=DTYPE)
-    tt, xx = torch.meshgrid(t, x, indexing="ij")
-    return (xx.reshape(-1, 1).to(device).requires_grad_(True),
-            tt.reshape(-1, 1).to(device).requires_grad_(True))
+    xx, tt = grid_tensors(x.numpy(), t.numpy(), device)  # float32 → 64 → 32 is exact
+    return xx.requires_grad_(True), tt.requires_grad_(True)
 
 
 def _check_points(points: Any) -> tuple[int, int]:
@@ -266,17 +265,18 @@ class PhysicsModel:
                              f"c={self.pde['c']:g}, nu={self.pde['nu']:g}; the problem is "
                              f"{problem.name}: train a new one")
         t0 = time.perf_counter()
-        u = self.predict(problem.x, problem.t)
+        u, extra = self._evaluate(problem)
         info = {"rel_l2": problem.rel_l2(u), "model": self, "parameters": self.parameters,
-                "training_seconds": self.meta.get("training", {}).get("seconds", 0.0)}
-        info.update(self._extra_info(problem))
+                "training_seconds": self.meta.get("training", {}).get("seconds", 0.0),
+                **extra}
         losses = list(self.log.train_loss)
         return Result(x=u, status=self.status, iterations=max(len(losses) - 1, 0),
                       residuals=losses, time=time.perf_counter() - t0, method=self.method,
                       info=info)
 
-    def _extra_info(self, problem: PDEProblem) -> dict:
-        return {}
+    def _evaluate(self, problem: PDEProblem) -> tuple[np.ndarray, dict]:
+        """u on the problem's grid and any method-specific ``info`` entries."""
+        return self.predict(problem.x, problem.t), {}
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -291,16 +291,10 @@ class PhysicsModel:
     @classmethod
     def load(cls, path: str | Path) -> PhysicsModel:
         """Read a model written by :meth:`save` (weights only: no code is unpickled)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file at {path}")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ValueError(f"{path} is not a unisolve {cls.method} model file: {exc}") from None
-        if not isinstance(blob, dict) or blob.get("format") != _FORMAT or (
-                blob.get("method") != cls.method):
-            raise ValueError(f"{path} is not a unisolve {cls.method} model file ({_FORMAT})")
+        blob = read_model_file(path, _FORMAT, cls.method)
+        if blob.get("method") != cls.method:
+            raise ValueError(f"{path} is not a unisolve {cls.method} model file (it holds a "
+                             f"{blob.get('method')!r} model)")
         model = cls.__new__(cls)
         model.pde, model.config = blob["pde"], blob["config"]
         model.device = torch.device("cpu")

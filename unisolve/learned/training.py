@@ -14,11 +14,12 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..result import IterationState, Status
 
-__all__ = ["TrainingLog", "adam_then_lbfgs", "progress"]
+__all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file"]
 
 
 def progress(iterable: Any, desc: str, disable: bool = False, total: int | None = None):
@@ -172,3 +173,32 @@ def adam_then_lbfgs(params: Sequence[Any], loss_fn: Callable[[], Any], *, epochs
     if status is None:  # the loss at the final weights (needs autograd: derivatives inside)
         status = record(total, float(loss_fn().detach())) or Status.MAX_ITER
     return log, status
+
+
+def read_model_file(path: str | Path, fmt: str, what: str) -> dict:
+    """The dict a model's ``save`` wrote, read with ``weights_only`` (no code unpickled).
+
+    Raises ``FileNotFoundError`` when there is no file and ``ValueError`` when it
+    is not a torch archive of the format ``fmt``; ``what`` names the model kind in
+    the messages.
+
+    Examples
+    --------
+    >>> read_model_file("/no/such/file.pt", "x-1", "DCDM")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no DCDM model file at /no/such/file.pt
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} model file at {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch archive, or one holding code objects
+        raise ValueError(f"{path} is not a unisolve {what} model file ({fmt}): {exc}") from None
+    if not isinstance(blob, dict) or blob.get("format") != fmt:
+        raise ValueError(f"{path} is not a unisolve {what} model file (format {fmt})")
+    return blob
+
