@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bcd.py
 	$(PY) benchmarks/halpern.py
 	$(PY) benchmarks/pinn.py
+	$(PY) benchmarks/operators.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -176,3 +176,13 @@ def test_pinn_benchmark_quick(capsys):
     out = capsys.readouterr().out
     assert "convection c=30 pinn width 58" in out and "Training budget per run" in out
     assert "| 30 |" in out and "LPINN ≤ 5e-2" in out
+
+
+def test_operators_benchmark_quick(capsys):
+    """Tiny setting: the table, the residual of the truth and the target line are printed
+    (the targets need the full setting, so --quick does not assert them)."""
+    ops = _load("operators")
+    assert ops.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "| ST-FNO + Spectral-Refiner |" in out and "(truth frames)" in out
+    assert "refiner lowers the relative L² error by ≥ 30 %" in out

@@ -11,6 +11,10 @@ register_lazy(
     description="Deep conjugate directions (Kaneda et al. 2023): a CNN proposes A⁻¹r.",
 )
 register_lazy(
+    "fno", "unisolve.learned.operators", kinds=("navier-stokes",),
+    description="Fourier neural operator (Li et al. 2021), rolled out one frame at a time.",
+)
+register_lazy(
     "lpinn", "unisolve.learned.lpinn", kinds=("pde",),
     description="Lagrangian PINN (Mojgani et al. 2023): learn the characteristics and u along "
                 "them.",
@@ -18,4 +22,8 @@ register_lazy(
 register_lazy(
     "pinn", "unisolve.learned.pinn", kinds=("pde",),
     description="Physics-informed network (Raissi et al. 2019) with a periodic input embedding.",
+)
+register_lazy(
+    "st-fno", "unisolve.learned.operators", kinds=("navier-stokes",),
+    description="Space-time FNO (Cao et al. 2025), optionally with the Spectral-Refiner.",
 )

@@ -1,12 +1,13 @@
 """What is solved: problem dataclasses and generators (no solver logic here)."""
 
-from . import composite, monotone, pde
+from . import composite, monotone, navier_stokes, pde
 from .composite import CompositeProblem
 from .constrained import EqualityConstrainedProblem, check_derivatives, test_set
 from .constrained_models import constrained_logistic, pde_constrained
 from .heat import heat_sequence, shifted_laplacian_sequence
 from .linear import LinearProblem, LinearSequence, Stencil
 from .monotone import FiniteSumProblem, FixedPointProblem
+from .navier_stokes import NavierStokesProblem, navier_stokes_dataset
 from .pde import PDEProblem
 from .poisson import poisson2d, poisson3d, shifted_laplacian
 from .pressure import pressure_poisson, random_obstacles
@@ -18,6 +19,7 @@ __all__ = [
     "FixedPointProblem",
     "LinearProblem",
     "LinearSequence",
+    "NavierStokesProblem",
     "PDEProblem",
     "Stencil",
     "check_derivatives",
@@ -25,6 +27,8 @@ __all__ = [
     "constrained_logistic",
     "heat_sequence",
     "monotone",
+    "navier_stokes",
+    "navier_stokes_dataset",
     "pde",
     "pde_constrained",
     "poisson2d",
