@@ -185,5 +185,9 @@ def test_solve_rejects_bad_use(data, st_model, fno_model):
     slow = nsp.NavierStokesProblem(p.w_in, p.w_ref, 0.5)
     with pytest.raises(ValueError, match=r"dt_frame=0\.2"):
         us.solve(slow, method="st-fno", model=st_model)
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
+        us.solve(p, method="st-fno", model=st_model, refine=True, refine_lr=0.0)
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        st_model.refine(p, steps=-1)
     with pytest.raises(TypeError, match="model must be a NeuralOperator"):
         us.solve(p, method="st-fno", model=object())

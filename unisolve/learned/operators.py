@@ -408,7 +408,21 @@ class NeuralOperator:
         (``"residual_before"`` / ``"residual_after"``, the root mean square over the
         frames) and the seconds taken. ``modes`` (default: all) are the new
         output layer's modes.
+
+        Examples
+        --------
+        >>> from unisolve.problems import navier_stokes as nsp
+        >>> p = nsp.navier_stokes(16, t_in=2, t_out=3, seed=0, solver_resolution=32, warmup=0.5)
+        >>> net = STFNO(2, 3, width=4, modes=3, modes_t=2, layers=2)
+        >>> m = NeuralOperator("st-fno", {"modes": 3}, {"t_in": 2, "t_out": 3,
+        ...                    "resolution": 16}, net)
+        >>> w, rec = m.refine(p, steps=40)
+        >>> w.shape, rec["residual_after"] < 0.5 * rec["residual_before"], rec["modes"]
+        ((3, 16, 16), True, [8, 8, 4])
         """
+        steps = _check_int("steps", steps, 0)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+            raise ValueError(f"lr must be a number > 0, got {lr!r}")
         if self.arch != "st-fno":
             raise ValueError("the Spectral-Refiner fine-tunes the time-resampling output "
                              "layer of an ST-FNO; this model is an FNO2d (arch='fno')")
@@ -453,7 +467,17 @@ class NeuralOperator:
 
     def residual(self, problem: NavierStokesProblem, frames: Any,
                  alpha: float = SOBOLEV_ALPHA) -> float:
-        """RMS over frames of the H⁻¹ norm of the CN residual of (w_last, frames)."""
+        """RMS over frames of the H⁻¹ norm of the CN residual of (w_last, frames).
+
+        Examples
+        --------
+        >>> from unisolve.problems import navier_stokes as nsp
+        >>> p = nsp.navier_stokes(16, t_in=2, t_out=3, seed=0, solver_resolution=32, warmup=0.5)
+        >>> m = NeuralOperator("st-fno", {}, {}, None)
+        >>> stay = np.repeat(p.w_in[-1:], 3, axis=0)             # "nothing moves"
+        >>> m.residual(p, p.w_ref) < 0.01 * m.residual(p, stay)
+        True
+        """
         ns = SpectralNavierStokes(problem.n, problem.nu, problem.force)
         traj = np.concatenate([problem.w_in[-1:], np.asarray(frames, np.float64)])
         r = hminus1_norm(cn_residual(traj, problem.dt_frame, ns), ns, alpha)
