@@ -11,6 +11,7 @@ import math
 import time
 from typing import Any
 
+from .progress import progress as progress_bar
 from .registry import default_method, get_method
 from .result import Result, SequenceResult
 
@@ -67,16 +68,6 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
     return res
 
 
-def _progress_bar(iterable: Any, desc: str, disable: bool):
-    """tqdm (the notebook widget where ipywidgets is installed, text otherwise)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TqdmWarning: no ipywidgets -> text bar
-        from tqdm.auto import tqdm
-    return tqdm(iterable, desc=desc, disable=disable, leave=False)
-
-
 def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> SequenceResult:
     if isinstance(method, str) or method is None:
         spec = get_method(method or default_method("linear"))
@@ -101,7 +92,7 @@ def run_sequence(seq: Any, solve_one: Any, label: str, progress: bool) -> list[R
     """
     results: list[Result] = []
     previous = None
-    bar = _progress_bar(range(len(seq)), f"{label} on {seq.name or 'sequence'}",
+    bar = progress_bar(range(len(seq)), f"{label} on {seq.name or 'sequence'}",
                         disable=not progress)
     for t in bar:
         res = solve_one(seq.instance(t, previous))

@@ -63,6 +63,7 @@ from ..problems.navier_stokes import (
     NavierStokesDataset,
     NavierStokesProblem,
     SpectralNavierStokes,
+    check_int,
     cn_residual,
     hminus1_norm,
 )
@@ -420,7 +421,7 @@ class NeuralOperator:
         >>> w.shape, rec["residual_after"] < 0.5 * rec["residual_before"], rec["modes"]
         ((3, 16, 16), True, [8, 8, 4])
         """
-        steps = _check_int("steps", steps, 0)
+        steps = check_int("steps", steps, 0)
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"lr must be a number > 0, got {lr!r}")
         if self.arch != "st-fno":
@@ -489,16 +490,15 @@ class NeuralOperator:
         """Predict ``problem``'s output frames (optionally refined) as a ``Result``."""
         _check_problem(problem, self)
         t0 = time.perf_counter()
-        frames = self.predict(problem.w_in)
-        info: dict[str, Any] = {"model": self, "parameters": self.parameters,
-                                "inference_seconds": time.perf_counter() - t0}
-        residuals = [self.residual(problem, frames)]
-        if refine:
+        info: dict[str, Any] = {"model": self, "parameters": self.parameters}
+        if refine:  # the refiner runs the trunk once and reports the residual before
             frames, rec = self.refine(problem, steps=refine_steps, lr=refine_lr,
                                       progress_bar=progress)
             info["refine"] = rec
-            residuals = [math.sqrt(v) for v in rec["loss"]]
-            residuals[0] = rec["residual_before"]
+            residuals = [rec["residual_before"]] + [math.sqrt(v) for v in rec["loss"][1:]]
+        else:
+            frames = self.predict(problem.w_in)
+            residuals = [self.residual(problem, frames)]
         if problem.w_ref is not None:
             info["rel_l2"] = problem.rel_l2(frames)
         info["residual"] = residuals[-1]
@@ -557,12 +557,6 @@ def _check_problem(problem: Any, model: NeuralOperator) -> None:
                          f"nu={problem.nu:g}")
 
 
-def _check_int(name: str, v: Any, least: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
-    return int(v)
-
-
 def train(dataset: NavierStokesDataset, *, arch: str = "st-fno", epochs: int = 10,
           batch_size: int = 4, lr: float = 5e-3, width: int = 20, modes: int = 12,
           modes_t: int = 5, layers: int = 4, t_pad: int = 6, t_pad_out: int | None = None,
@@ -613,11 +607,11 @@ def train(dataset: NavierStokesDataset, *, arch: str = "st-fno", epochs: int = 1
     if not isinstance(dataset, NavierStokesDataset):
         raise TypeError(f"train takes a NavierStokesDataset (navier_stokes_dataset(...)), got "
                         f"{type(dataset).__name__}")
-    epochs = _check_int("epochs", epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    epochs = check_int("epochs", epochs, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     for name, v, least in (("width", width, 1), ("modes", modes, 1), ("modes_t", modes_t, 1),
                            ("layers", layers, 1), ("t_pad", t_pad, 0), ("windows", windows, 1)):
-        _check_int(name, v, least)
+        check_int(name, v, least)
     if 2 * modes > dataset.n:
         raise ValueError(f"modes={modes} needs a grid of at least {2 * modes} points per side; "
                          f"the data is {dataset.n}²: lower modes to <= {dataset.n // 2}")

@@ -1,39 +1,25 @@
 """What every training loop of unisolve shares: the progress bar and a clock.
 
 Kept free of any one model so that DCDM, the PINNs and the neural operators
-train the same way: ``progress(...)`` for the bar, :class:`TrainingLog` for the
-losses and the wall time that the saved model records. Seeding is local to each
-model (seeded generators, ``torch.random.fork_rng`` for the initial weights), so
-training never resets the caller's global random state.
+train the same way: ``progress(...)`` for the bar (from :mod:`unisolve.progress`),
+:class:`TrainingLog` for the losses and the wall time that the saved model records.
+Seeding is local to each model (seeded generators, ``torch.random.fork_rng`` for the
+initial weights), so training never resets the caller's global random state.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..progress import progress
 from ..result import IterationState, Status
 
 __all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file"]
-
-
-def progress(iterable: Any, desc: str, disable: bool = False, total: int | None = None):
-    """tqdm progress bar (the notebook widget where ipywidgets is installed).
-
-    Examples
-    --------
-    >>> sum(progress(range(4), "demo", disable=True))
-    6
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TqdmWarning: no ipywidgets -> text bar
-        from tqdm.auto import tqdm
-    return tqdm(iterable, desc=desc, disable=disable, total=total, leave=False)
 
 
 @dataclass

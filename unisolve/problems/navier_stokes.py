@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import progress as progress_bar
+
 __all__ = ["NavierStokesDataset", "NavierStokesProblem", "SpectralNavierStokes",
            "cn_residual", "forcing", "grf_vorticity", "hminus1_norm", "navier_stokes",
            "navier_stokes_dataset", "taylor_green"]
@@ -64,21 +66,24 @@ def _torch():
     return torch
 
 
-def _bar(iterable: Any, desc: str, disable: bool) -> Any:
-    """tqdm bar (problems must not import the learned package, which owns the shared one)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TqdmWarning: no ipywidgets -> text bar
-        from tqdm.auto import tqdm
-    return tqdm(iterable, desc=desc, disable=disable, leave=False)
-
-
 def _check_resolution(n: Any, name: str = "resolution") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 8 or n % 2:
         raise ValueError(f"{name} must be an even integer >= 8 (grid points per side), "
                          f"got {n!r}")
     return int(n)
+
+
+def check_int(name: str, v: Any, least: int) -> int:
+    """``v`` as an int, or ``ValueError`` naming ``name`` when it is not an integer >= least.
+
+    Examples
+    --------
+    >>> check_int("frames", 3, 1)
+    3
+    """
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+    return int(v)
 
 
 def _check_positive(name: str, v: Any, allow_zero: bool = False) -> float:
@@ -241,14 +246,13 @@ class SpectralNavierStokes:
         """
         torch = _torch()
         dt_frame = _check_positive("dt_frame", dt_frame)
-        if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
-            raise ValueError(f"frames must be an integer >= 1, got {frames!r}")
+        frames = check_int("frames", frames, 1)
         substeps = max(1, math.ceil(dt_frame / (1e-2 if dt is None else
                                                 _check_positive("dt", dt)) - 1e-9))
         h = dt_frame / substeps
         w_hat = self.rfft(w0)
         out = []
-        for _ in _bar(range(frames), desc, disable=not progress):
+        for _ in progress_bar(range(frames), desc, disable=not progress):
             for _ in range(substeps):
                 w_hat = self.step(w_hat, h, scheme)
             out.append(self.irfft(w_hat))
@@ -565,10 +569,9 @@ def navier_stokes_dataset(n_traj: int, resolution: int = 64, t_in: int = 10, t_o
     if solver_resolution % resolution:
         raise ValueError(f"solver_resolution ({solver_resolution}) must be a multiple of "
                          f"resolution ({resolution}) so that frames are subsampled exactly")
-    for name, v, least in (("n_traj", n_traj, 1), ("t_in", t_in, 1), ("t_out", t_out, 1),
-                           ("batch_size", batch_size, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+    for name, v in (("n_traj", n_traj), ("t_in", t_in), ("t_out", t_out),
+                    ("batch_size", batch_size)):
+        check_int(name, v, 1)
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
     params = {"format": _FORMAT, "n_traj": int(n_traj), "resolution": resolution,
@@ -595,14 +598,14 @@ def navier_stokes_dataset(n_traj: int, resolution: int = 64, t_in: int = 10, t_o
     frames = int(t_in) + int(t_out)
     out = np.empty((n_traj, frames, resolution, resolution), dtype=np.float32)
     starts = range(0, n_traj, batch_size)
-    for s in _bar(starts, f"navier-stokes {solver_resolution}²", disable=not progress):
-        w_hat = ns.rfft(w0[s:s + batch_size])
+    for s in progress_bar(starts, f"navier-stokes {solver_resolution}²", disable=not progress):
+        w = torch.as_tensor(w0[s:s + batch_size])
         if params["warmup"] > 0:
-            m = max(1, math.ceil(params["warmup"] / dt - 1e-9))
-            for _ in range(m):
-                w_hat = ns.step(w_hat, params["warmup"] / m, scheme)
-        w = ns.simulate(ns.irfft(w_hat), dt_frame, frames - 1, dt=dt, scheme=scheme)
-        w = torch.cat([ns.irfft(w_hat)[:, None], w], dim=1)
+            w = ns.simulate(w, params["warmup"], 1, dt=dt, scheme=scheme)[:, 0]
+        else:
+            w = ns.irfft(ns.rfft(w))         # the de-aliased start, as every frame is
+        w = torch.cat([w[:, None], ns.simulate(w, dt_frame, frames - 1, dt=dt, scheme=scheme)],
+                      dim=1)
         out[s:s + batch_size] = w[..., ::stride, ::stride].cpu().numpy()
     seconds = time.perf_counter() - t0
     if path is not None:
