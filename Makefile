@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/halpern.py
 	$(PY) benchmarks/pinn.py
 	$(PY) benchmarks/operators.py
+	$(PY) benchmarks/stagger.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -186,3 +186,15 @@ def test_operators_benchmark_quick(capsys):
     out = capsys.readouterr().out
     assert "| ST-FNO + Spectral-Refiner |" in out and "(truth frames)" in out
     assert "refiner lowers the relative L² error by ≥ 30 %" in out
+
+
+def test_stagger_benchmark_quick(capsys):
+    """Tiny setting: every decomposition's row, the classical row and the target lines are
+    printed (the targets need the full setting, so --quick does not assert them)."""
+    stag = _load("stagger")
+    assert stag.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for row in ("| (1,1,1) |", "| (2,2,1) |", "| (2,2,1) shared |", "| (2,2,2) |",
+                "| (4,4,1) |", "| classical mac-cn"):
+        assert row in out
+    assert "(2,2,1) vs (1,1,1), turbulence 16²" in out and "cylinder 16×32" in out

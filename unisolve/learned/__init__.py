@@ -20,6 +20,16 @@ register_lazy(
                 "them.",
 )
 register_lazy(
+    "neural-fine", "unisolve.learned.stagger", kinds=("flow",),
+    description="Physics-constrained neural time-stepper on the full grid (NeuralStagger's "
+                "baseline).",
+)
+register_lazy(
+    "neural-stagger", "unisolve.learned.stagger", kinds=("flow",),
+    description="NeuralStagger (Huang et al. 2023): coarse sub-grid networks, re-assembled "
+                "each step.",
+)
+register_lazy(
     "pinn", "unisolve.learned.pinn", kinds=("pde",),
     description="Physics-informed network (Raissi et al. 2019) with a periodic input embedding.",
 )

@@ -69,7 +69,7 @@ from ..problems.navier_stokes import (
 )
 from ..registry import method
 from ..result import Result, Status
-from .training import TrainingLog, progress, read_model_file
+from .training import TrainingLog, progress, read_model_file, resolve_model
 
 __all__ = ["STFNO", "FNO2d", "NeuralOperator", "SpectralConv", "fno", "st_fno", "train"]
 
@@ -675,15 +675,8 @@ def train(dataset: NavierStokesDataset, *, arch: str = "st-fno", epochs: int = 1
 
 def _solve(arch: str, problem: Any, model: Any, refine: bool, refine_steps: int,
            refine_lr: float, progress: bool) -> Result:
-    if model is None:
-        raise ValueError(f"method {arch!r} needs a trained model: model = unisolve.learned."
-                         f"operators.train(navier_stokes_dataset(...), arch={arch!r}) or a "
-                         f"path saved by model.save(path)")
-    if isinstance(model, (str, Path)):
-        model = NeuralOperator.load(model)
-    if not isinstance(model, NeuralOperator):
-        raise TypeError(f"model must be a NeuralOperator or the path of a saved one, got "
-                        f"{type(model).__name__}")
+    model = resolve_model(model, NeuralOperator, arch, "model = unisolve.learned.operators."
+                          f"train(navier_stokes_dataset(...), arch={arch!r})")
     if model.arch != arch:
         raise ValueError(f"method {arch!r} got a model of arch {model.arch!r}: use "
                          f"method={model.arch!r}")

@@ -19,7 +19,7 @@ from typing import Any
 from ..progress import progress
 from ..result import IterationState, Status
 
-__all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file"]
+__all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file", "resolve_model"]
 
 
 @dataclass
@@ -187,4 +187,28 @@ def read_model_file(path: str | Path, fmt: str, what: str) -> dict:
     if not isinstance(blob, dict) or blob.get("format") != fmt:
         raise ValueError(f"{path} is not a unisolve {what} model file (format {fmt})")
     return blob
+
+
+def resolve_model(model: Any, cls: type, method_name: str, how: str) -> Any:
+    """The model a learned method was handed: an instance of ``cls`` or the path of one.
+
+    ``None`` raises ``ValueError`` saying ``how`` to get one; a path is read with
+    ``cls.load``; anything else raises ``TypeError``.
+
+    Examples
+    --------
+    >>> resolve_model(None, dict, "demo", "m = train()")
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'demo' needs a trained model: m = train() or a path saved by model.save(path)
+    """
+    if model is None:
+        raise ValueError(f"method {method_name!r} needs a trained model: {how} or a path "
+                         f"saved by model.save(path)")
+    if isinstance(model, (str, Path)):
+        model = cls.load(model)
+    if not isinstance(model, cls):
+        raise TypeError(f"model must be a {cls.__name__} or the path of a saved one, got "
+                        f"{type(model).__name__}")
+    return model
 

@@ -1,11 +1,12 @@
 """What is solved: problem dataclasses and generators (no solver logic here)."""
 
-from . import composite, monotone, navier_stokes, pde
+from . import composite, mac_flow, monotone, navier_stokes, pde
 from .composite import CompositeProblem
 from .constrained import EqualityConstrainedProblem, check_derivatives, test_set
 from .constrained_models import constrained_logistic, pde_constrained
 from .heat import heat_sequence, shifted_laplacian_sequence
 from .linear import LinearProblem, LinearSequence, Stencil
+from .mac_flow import FlowProblem
 from .monotone import FiniteSumProblem, FixedPointProblem
 from .navier_stokes import NavierStokesProblem, navier_stokes_dataset
 from .pde import PDEProblem
@@ -17,6 +18,7 @@ __all__ = [
     "EqualityConstrainedProblem",
     "FiniteSumProblem",
     "FixedPointProblem",
+    "FlowProblem",
     "LinearProblem",
     "LinearSequence",
     "NavierStokesProblem",
@@ -26,6 +28,7 @@ __all__ = [
     "composite",
     "constrained_logistic",
     "heat_sequence",
+    "mac_flow",
     "monotone",
     "navier_stokes",
     "navier_stokes_dataset",

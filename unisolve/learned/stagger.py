@@ -1,0 +1,867 @@
+"""NeuralStagger (Huang et al., ICML 2023): physics-constrained neural flow stepping,
+accelerated by spatio-temporal decomposition.
+
+A network maps the flow state (ψ, p) at t to the state s_T·Δt later and is
+trained with no data, only on the residual of the MAC-grid Crank–Nicolson scheme
+(:meth:`unisolve.problems.mac_flow.MacFlow.residual`; the velocity is the curl of
+the predicted ψ, so it is divergence-free by construction). The decomposition:
+
+* space: the fine ny × nx grid splits into s_H · s_W interleaved coarse sub-grids,
+  sub-grid (a, b) holding the cells (a + s_H I, b + s_W J) (:func:`split_space`);
+* time: a trajectory splits into s_T interleaved sub-sequences, sub-sequence k
+  holding the steps k, k + s_T, k + 2 s_T, … (:func:`split_time`).
+
+Each spatial sub-task has its own coarse network (``shared=False``: s_H s_W
+U-Nets of width ``width / √(s_H s_W)``, run as one grouped convolution, so the
+total number of weights stays that of the fine network while the arithmetic per
+step falls by s_H s_W) or one network shared by all, told its offset by one-hot
+input channels (``shared=True``). The time sub-tasks are one map (the equations
+do not depend on t) applied to the s_T sub-sequences as one batch. All sub-tasks
+train jointly: their outputs are re-assembled on the fine grid and scored by the
+fine-grid physics loss
+
+    L = ⟨(Δt R_u)² + (Δt R_v)²⟩ over the s_T fine steps the outputs close,
+
+from a pool of states that starts from seeded random fields and is refreshed by
+the models' own predictions (Wandel et al. 2021). Because a sub-network reads only
+its own sub-grid of (ψ, p), any subset of the sub-grids can be rolled out alone:
+the coarse-only, multi-resolution solution (:meth:`StaggerModel.coarse_rollout`).
+
+Methods: ``neural-stagger`` and ``neural-fine`` (the same design with
+(s_H, s_W, s_T) = (1, 1, 1)).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..problems.mac_flow import (
+    FlowProblem,
+    MacFlow,
+    check_divisible,
+    plug_flow_psi,
+    random_turbulence_psi,
+)
+from ..progress import progress as _bar
+from ..registry import method
+from ..result import Result, Status
+from .training import TrainingLog, read_model_file, resolve_model
+
+__all__ = ["StaggerModel", "StaggerNet", "decompose", "merge_space", "merge_time",
+           "neural_fine", "neural_stagger", "physics_loss", "reassemble", "split_space",
+           "split_time", "train"]
+
+_FORMAT = "unisolve-neural-stagger-1"
+_BOTTOM = 8   # every U-Net goes down to a grid of about 8 × 8 cells
+
+
+# ----------------------------------------------------------------------------- decomposition
+def _permute(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.transpose(axes) if isinstance(x, np.ndarray) else x.permute(axes)
+
+
+def split_space(x: Any, s_h: int, s_w: int) -> Any:
+    """(..., ny, nx) → (..., s_h·s_w, ny/s_h, nx/s_w); sub-grid a·s_w + b is x[..., a::s_h, b::s_w].
+
+    Works on NumPy arrays and torch tensors; the entries are copied, not computed.
+
+    Examples
+    --------
+    >>> x = np.arange(16).reshape(4, 4)
+    >>> split_space(x, 2, 2)[1]        # the offset (0, 1) sub-grid
+    array([[ 1,  3],
+           [ 9, 11]])
+    """
+    *lead, ny, nx = x.shape
+    check_divisible((ny, nx), s_h, s_w)
+    m = len(lead)
+    y = x.reshape(*lead, ny // s_h, s_h, nx // s_w, s_w)
+    y = _permute(y, (*tuple(range(m)), m + 1, m + 3, m, m + 2))
+    return y.reshape(*lead, s_h * s_w, ny // s_h, nx // s_w)
+
+
+def merge_space(y: Any, s_h: int, s_w: int) -> Any:
+    """The inverse of :func:`split_space`: (..., s_h·s_w, ny/s_h, nx/s_w) → (..., ny, nx).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).random((3, 6, 8))
+    >>> bool(np.array_equal(merge_space(split_space(x, 3, 2), 3, 2), x))
+    True
+    """
+    *lead, g, my, mx = y.shape
+    if g != s_h * s_w:
+        raise ValueError(f"expected s_h * s_w = {s_h * s_w} sub-grids in axis -3, got {g}")
+    m = len(lead)
+    z = y.reshape(*lead, s_h, s_w, my, mx)
+    z = _permute(z, (*tuple(range(m)), m + 2, m, m + 3, m + 1))
+    return z.reshape(*lead, my * s_h, mx * s_w)
+
+
+def split_time(seq: Any, s_t: int) -> Any:
+    """(T, ...) → (s_t, T/s_t, ...): sub-sequence k is seq[k::s_t].
+
+    Examples
+    --------
+    >>> split_time(np.arange(6), 2)
+    array([[0, 2, 4],
+           [1, 3, 5]])
+    """
+    n_t = seq.shape[0]
+    if n_t % s_t:
+        raise ValueError(f"{n_t} time levels do not split into {s_t} interleaved "
+                         f"sub-sequences: use a multiple of s_T = {s_t}")
+    rest = tuple(seq.shape[1:])
+    y = seq.reshape(n_t // s_t, s_t, *rest)
+    axes = (1, 0, *tuple(range(2, 2 + len(rest))))
+    return _permute(y, axes)
+
+
+def merge_time(sub: Any) -> Any:
+    """The inverse of :func:`split_time`: (s_t, T/s_t, ...) → (T, ...).
+
+    Examples
+    --------
+    >>> merge_time(split_time(np.arange(6), 3)).tolist()
+    [0, 1, 2, 3, 4, 5]
+    """
+    s_t, m = sub.shape[:2]
+    rest = tuple(sub.shape[2:])
+    axes = (1, 0, *tuple(range(2, 2 + len(rest))))
+    return _permute(sub, axes).reshape(s_t * m, *rest)
+
+
+def decompose(traj: Any, s: Sequence[int]) -> Any:
+    """Split a trajectory (T, ..., ny, nx) into the s_T · s_H · s_W sub-tasks.
+
+    Returns shape (s_T, T/s_T, ..., s_H·s_W, ny/s_H, nx/s_W); :func:`reassemble`
+    inverts it bit for bit.
+
+    Examples
+    --------
+    >>> traj = np.random.default_rng(1).random((4, 8, 8))
+    >>> sub = decompose(traj, (2, 2, 2))
+    >>> sub.shape, bool(np.array_equal(reassemble(sub, (2, 2, 2)), traj))
+    ((2, 2, 4, 4, 4), True)
+    """
+    s_h, s_w, s_t = _check_s(s)
+    return split_space(split_time(traj, s_t), s_h, s_w)
+
+
+def reassemble(sub: Any, s: Sequence[int]) -> Any:
+    """The inverse of :func:`decompose`.
+
+    Examples
+    --------
+    >>> reassemble(decompose(np.zeros((2, 4, 4)), (2, 2, 1)), (2, 2, 1)).shape
+    (2, 4, 4)
+    """
+    s_h, s_w, _s_t = _check_s(s)
+    return merge_time(merge_space(sub, s_h, s_w))
+
+
+def _check_s(s: Any) -> tuple[int, int, int]:
+    try:
+        vals = tuple(s)
+    except TypeError:
+        vals = ()
+    if len(vals) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                             or v < 1 for v in vals):
+        raise ValueError(f"s must be three integers (s_H, s_W, s_T) >= 1, got {s!r}")
+    return tuple(int(v) for v in vals)
+
+
+# ----------------------------------------------------------------------------- physics loss
+def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
+                 p: torch.Tensor) -> torch.Tensor:
+    """⟨(Δt R_u)² + (Δt R_v)²⟩ of the step ψ⁰ → ψ¹ with pressure p (mean over batch and grid).
+
+    Δt·R is the velocity error of the step, so the loss is in (velocity)².
+
+    Examples
+    --------
+    >>> from unisolve.problems import mac_flow as mf
+    >>> f = mf.MacFlow(32, 32, 2 * np.pi / 32, nu=0.01, dt=0.01)
+    >>> t = lambda a: torch.as_tensor(a)
+    >>> exact = physics_loss(f, t(mf.taylor_green_psi(f, 0.0)), t(mf.taylor_green_psi(f, 0.01)),
+    ...                      t(mf.taylor_green_pressure(f, 0.005)))
+    >>> still = physics_loss(f, t(mf.taylor_green_psi(f, 0.0)), t(mf.taylor_green_psi(f, 0.0)),
+    ...                      t(np.zeros((32, 32))))
+    >>> float(exact) < 1e-3 * float(still)
+    True
+    """
+    r_u, r_v = flow.residual(psi0, psi1, p)
+    return ((r_u**2 + r_v**2) * flow.dt**2).mean()
+
+
+# ----------------------------------------------------------------------------- networks
+class TiedConv2d(nn.Module):
+    """``groups`` periodic convolutions with weights w_g = w + δ_g (one per sub-task).
+
+    The common part w and the deviations δ_g (zero at start) together are just
+    ``groups`` independent filters; the split lets training move the common part
+    first (see :func:`train`): the sub-grids are shifted samples of one field, so the
+    sub-tasks are nearly one map, and sub-networks that drift apart make the
+    re-assembled ψ jump between neighbouring sub-grids — a velocity error of order
+    1/h that swamps the loss (Adam moves every weight by about lr per step, so
+    separately trained copies drift apart even where the loss does not ask them to).
+
+    Examples
+    --------
+    >>> conv = TiedConv2d(2, 3, groups=4)
+    >>> conv(torch.randn(1, 8, 6, 6)).shape
+    torch.Size([1, 12, 6, 6])
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, dilation: int = 1,
+                 groups: int = 1) -> None:
+        super().__init__()
+        self.groups, self.dilation, self.kernel = groups, dilation, kernel
+        one = nn.Conv2d(c_in, c_out, kernel)
+        self.weight = nn.Parameter(one.weight.detach().clone())
+        self.bias = nn.Parameter(one.bias.detach().clone())
+        self.delta_weight = nn.Parameter(torch.zeros((groups, *tuple(self.weight.shape))))
+        self.delta_bias = nn.Parameter(torch.zeros(groups, c_out))
+
+    def filters(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The grouped weight (groups·c_out, c_in, k, k) and bias."""
+        w = (self.weight + self.delta_weight).flatten(0, 1)
+        b = (self.bias + self.delta_bias).flatten()
+        return w, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self.filters()
+        pad = self.dilation * (self.kernel // 2)
+        if pad:
+            x = F.pad(x, (pad, pad, pad, pad), mode="circular")
+        return F.conv2d(x, w, b, dilation=self.dilation, groups=self.groups)
+
+
+class StaggerNet(nn.Module):
+    """``groups`` independent stride-1 dilated CNNs evaluated as one grouped network.
+
+    lift (3×3) → residual layers z ← z + GELU(conv3×3, dilation d)(z) for
+    d = 1, 2, …, 2^levels, …, 2, 1 → 1×1 projection (zero at start: the zero
+    update). Periodic padding. Input (B, groups·c_in, h, w), output
+    (B, groups·c_out, h, w); group g's channels pass through group g's weights only.
+
+    Stride 1 everywhere (no pooling): every layer is a stencil or a pointwise map,
+    both of which commute with sampling a smooth field on a shifted lattice, so
+    sub-networks computing the same function give outputs that interleave
+    smoothly — a U-Net's pooling would make each sub-grid's output jump on its own
+    2-cell pattern.
+
+    Examples
+    --------
+    >>> net = StaggerNet(2, 2, width=4, levels=1, groups=3)
+    >>> with torch.no_grad():
+    ...     _ = net.out.delta_weight.normal_(), net.lift.delta_weight.normal_()
+    >>> x = torch.randn(1, 6, 8, 8)
+    >>> y = net(x)
+    >>> x2 = x.clone(); x2[:, :2] += 1.0         # change group 0's input only
+    >>> bool(torch.equal(net(x2)[:, 2:], y[:, 2:]))   # groups 1, 2 do not see it
+    True
+    """
+
+    def __init__(self, c_in: int, c_out: int, width: int = 32, levels: int = 3,
+                 groups: int = 1) -> None:
+        super().__init__()
+        self.c_in, self.c_out, self.width, self.levels, self.groups = (c_in, c_out, width,
+                                                                       levels, groups)
+        self.dilations = [2**k for k in range(levels + 1)] + [2**k for k in
+                                                              reversed(range(levels))]
+        self.lift = TiedConv2d(c_in, width, 3, 1, groups)
+        self.layers = nn.ModuleList([TiedConv2d(width, width, 3, d, groups)
+                                     for d in self.dilations])
+        self.out = TiedConv2d(width, c_out, 1, 1, groups)
+        with torch.no_grad():   # start at the zero update
+            self.out.weight.zero_()
+            self.out.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = F.gelu(self.lift(x))
+        for layer in self.layers:
+            z = z + F.gelu(layer(z))
+        return self.out(z)
+
+    def deviations(self) -> list[nn.Parameter]:
+        """The per-sub-task parts δ_g of every layer."""
+        return [m.delta_weight for m in self.modules() if isinstance(m, TiedConv2d)] + \
+            [m.delta_bias for m in self.modules() if isinstance(m, TiedConv2d)]
+
+    def group(self, g: int) -> StaggerNet:
+        """Sub-network g alone (groups = 1), its filters w + δ_g copied out."""
+        one = StaggerNet(self.c_in, self.c_out, self.width, self.levels, 1)
+        with torch.no_grad():
+            for mine, theirs in zip(self.modules(), one.modules(), strict=False):
+                if isinstance(mine, TiedConv2d):
+                    theirs.weight.copy_(mine.weight + mine.delta_weight[g])
+                    theirs.bias.copy_(mine.bias + mine.delta_bias[g])
+        return one
+
+
+def _levels(ny: int, nx: int) -> int:
+    levels = 0
+    while min(ny, nx) >> (levels + 1) >= _BOTTOM and ny % (2 << levels) == 0 \
+            and nx % (2 << levels) == 0:
+        levels += 1
+    return levels
+
+
+# ----------------------------------------------------------------------------- the model
+class StaggerModel:
+    """A trained NeuralStagger (or fine) model for one flow set-up.
+
+    Attributes
+    ----------
+    s : (int, int, int)
+        (s_H, s_W, s_T).
+    shared : bool
+        One network for all spatial offsets (offset as input) or one per offset.
+    config : dict
+        Widths, levels, the flow set-up it was trained for.
+    log : TrainingLog
+        Loss per iteration, seconds.
+
+    Examples
+    --------
+    >>> from unisolve.problems.mac_flow import taylor_green_flow
+    >>> p = taylor_green_flow(16, steps=4)
+    >>> m = train(p, s=(2, 2, 1), width=8, iterations=5, batch=2, pool=4,
+    ...           progress_bar=False)
+    >>> m.s, m.rollout(p).shape
+    ((2, 2, 1), (5, 16, 16))
+    """
+
+    def __init__(self, s: tuple[int, int, int], shared: bool, config: dict,
+                 net: StaggerNet) -> None:
+        self.s, self.shared, self.config, self.net = s, shared, config, net
+        self.log = TrainingLog()
+        self.meta: dict = {}
+        self.flow = _flow_from(config)
+        self._const: dict = {}
+
+    # -- facts ---------------------------------------------------------------------------
+    @property
+    def groups(self) -> int:
+        return self.s[0] * self.s[1]
+
+    @property
+    def parameters(self) -> int:
+        # each sub-task's filters w + δ_g count once (w alone when there is one net)
+        return sum(p.numel() for p in self.net.deviations())
+
+    @property
+    def name(self) -> str:
+        return "neural-fine" if self.s == (1, 1, 1) else "neural-stagger"
+
+    # -- one network pass -----------------------------------------------------------------
+    def _split(self, psi: torch.Tensor, p: torch.Tensor) -> tuple:
+        """Fine (B, ny, nx) ψ and p → sub-grids (B, G, h, w), and the constant channels."""
+        s_h, s_w, _ = self.s
+        const = None
+        if self.flow.solid is not None:
+            const = self._const.get(psi.dtype)
+            if const is None:  # the solid mask and u_b on the sub-grids, made once per dtype
+                u_b = self.flow.u_b if self.flow.u_b is not None else np.zeros(self.flow.shape)
+                fine = torch.as_tensor(np.stack([self.flow.solid.astype(np.float64), u_b]),
+                                       dtype=psi.dtype)
+                const = split_space(fine, s_h, s_w).transpose(0, 1)  # (G, 2, h, w)
+                self._const[psi.dtype] = const
+        return split_space(psi, s_h, s_w), split_space(p, s_h, s_w), const
+
+    def _features(self, psi: torch.Tensor, p: torch.Tensor, const: Any) -> torch.Tensor:
+        """Sub-grid inputs (B, G, c, h, w): ψ, u_H, v_H, ω_H, p (+ solid mask, u_b).
+
+        u_H, v_H, ω_H are the MAC differences of ψ on the sub-grid itself
+        (spacings s_W h, s_H h), so a sub-network reads nothing outside its sub-grid.
+        """
+        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+        u = (psi.roll(-1, -2) - psi) / dy
+        v = -(psi.roll(-1, -1) - psi) / dx
+        w = (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
+        chans = [psi, u, v, w, p]
+        if const is not None:
+            c = const.expand(psi.shape[0], *const.shape)
+            chans += [c[:, :, 0], c[:, :, 1]]
+        return torch.stack(chans, dim=2)
+
+    def _net_pass(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, G, c_in, h, w) → (B, G, 2, h, w) through the sub-networks."""
+        b, g, c, hh, ww = x.shape
+        if self.shared:
+            onehot = torch.eye(g, dtype=x.dtype)[None, :, :, None, None].expand(b, g, g, hh, ww)
+            z = torch.cat([x, onehot], dim=2).reshape(b * g, c + g, hh, ww)
+            return self.net(z).reshape(b, g, 2, hh, ww)
+        return self.net(x.reshape(b, g * c, hh, ww)).reshape(b, g, 2, hh, ww)
+
+    def _spectral(self, out: torch.Tensor) -> torch.Tensor:
+        """The fixed last layer of every sub-network: (−Δ_H)^(−1/2) on its own sub-grid.
+
+        Δ_H is the 5-point Laplacian of the coarse sub-grid (spacings s_W h, s_H h).
+        The loss sees the velocity curl ψ and the force ∇p, one derivative of the
+        outputs; with this layer both have a symbol of size one at every wavenumber,
+        so the physics loss is equally conditioned on large and small scales.
+        """
+        hh, ww = out.shape[-2:]
+        key = (out.dtype, hh, ww)
+        sym = self._const.get(key)
+        if sym is None:
+            dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+            ky = np.fft.fftfreq(hh)[:, None]
+            kx = np.fft.rfftfreq(ww)[None, :]
+            lam = 4 / dx**2 * np.sin(np.pi * kx) ** 2 + 4 / dy**2 * np.sin(np.pi * ky) ** 2
+            lam[0, 0] = np.inf   # the mean of ψ and p is irrelevant
+            sym = torch.as_tensor(1 / np.sqrt(lam), dtype=out.dtype)
+            self._const[key] = sym
+        return torch.fft.irfft2(torch.fft.rfft2(out) * sym, s=(hh, ww))
+
+    def advance(self, psi: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ψ, p) at t → (ψ, p) at t + s_T Δt for a batch (B, ny, nx) of fine states."""
+        s_h, s_w, s_t = self.s
+        out = self._spectral(self._net_pass(self._features(*self._split(psi, p))))
+        out = merge_space(out.transpose(1, 2), s_h, s_w)  # (B, 2, ny, nx)
+        return psi + s_t * self.flow.dt * out[:, 0], out[:, 1]
+
+    # -- rollouts ------------------------------------------------------------------------
+    def _start(self, problem: FlowProblem) -> tuple[np.ndarray, np.ndarray]:
+        """The first s_T states (s_T, ny, nx): ψ⁰ and, for s_T > 1, s_T − 1 classical steps."""
+        from ..solvers.mac_projection import MacProjection
+
+        psis, ps = [problem.psi0], [np.zeros(problem.flow.shape)]
+        if self.s[2] > 1:
+            stepper = MacProjection(problem.flow)
+            for _ in range(self.s[2] - 1):
+                psi, p, _, _ = stepper.step(psis[-1])
+                psis.append(psi)
+                ps.append(p)
+        return np.stack(psis), np.stack(ps)
+
+    def check(self, problem: Any) -> None:
+        """Raise if ``problem`` is not the flow set-up this model was trained for."""
+        if not isinstance(problem, FlowProblem):
+            raise TypeError(f"{self.name} solves a FlowProblem (unisolve.problems.mac_flow), "
+                            f"got {type(problem).__name__}")
+        mine, theirs = self.config["flow"], _flow_facts(problem.flow)
+        if mine != theirs:
+            diff = {k: (mine.get(k), theirs.get(k)) for k in set(mine) | set(theirs)
+                    if mine.get(k) != theirs.get(k)}
+            raise ValueError(f"the model was trained for another flow set-up; (model, "
+                             f"problem) differ in {diff}: train a model on this problem")
+
+    def rollout(self, problem: FlowProblem | Sequence[FlowProblem],
+                steps: int | None = None) -> np.ndarray:
+        """ψ⁰ … ψ^steps, float64 (steps + 1, ny, nx); steps a multiple of s_T.
+
+        Given a list of problems (same set-up) they are rolled out as one batch and
+        the result has shape (len(problems), steps + 1, ny, nx). The first s_T − 1
+        steps (only when s_T > 1) are the classical solver's.
+        """
+        many = isinstance(problem, (list, tuple))
+        probs = list(problem) if many else [problem]
+        if not probs:
+            raise ValueError("rollout needs at least one problem")
+        for q in probs:
+            self.check(q)
+        steps = probs[0].steps if steps is None else steps
+        s_t = self.s[2]
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1 \
+                or steps % s_t:
+            raise ValueError(f"steps must be a positive multiple of s_T = {s_t}, got "
+                             f"{steps!r}")
+        starts = [self._start(q) for q in probs]
+        dtype = next(self.net.parameters()).dtype
+        shape = self.flow.shape
+        # the K · s_T current states, trajectory-major
+        psi = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
+        p = torch.as_tensor(np.stack([b for _, b in starts]), dtype=dtype).reshape(-1, *shape)
+        out = [psi.reshape(len(probs), s_t, *shape)]
+        with torch.inference_mode():
+            for _ in range(steps // s_t):
+                psi, p = self.advance(psi, p)
+                out.append(psi.reshape(len(probs), s_t, *shape))
+        traj = torch.cat(out, dim=1).double().numpy()[:, : steps + 1]
+        return traj if many else traj[0]
+
+    def coarse_rollout(self, problem: FlowProblem, offset: tuple[int, int] = (0, 0),
+                       steps: int | None = None) -> np.ndarray:
+        """Roll out one sub-grid alone: ψ on the nodes (a + s_H I, b + s_W J) only.
+
+        The multi-resolution option: 1/(s_H s_W) of the arithmetic. Returns
+        (steps + 1, ny/s_H, nx/s_W); s_T must be 1.
+
+        Examples
+        --------
+        >>> from unisolve.problems.mac_flow import taylor_green_flow
+        >>> p = taylor_green_flow(16, steps=2)
+        >>> m = train(p, s=(2, 2, 1), width=8, iterations=2, batch=2, pool=4,
+        ...           progress_bar=False)
+        >>> m.coarse_rollout(p, (1, 0)).shape
+        (3, 8, 8)
+        """
+        self.check(problem)
+        s_h, s_w, s_t = self.s
+        if s_t != 1:
+            raise ValueError("coarse_rollout needs s_T = 1 (a time sub-sequence depends on "
+                             "the fine start-up steps)")
+        a, b = offset
+        if not (0 <= a < s_h and 0 <= b < s_w):
+            raise ValueError(f"offset must be (a, b) with 0 <= a < {s_h}, 0 <= b < {s_w}, "
+                             f"got {offset!r}")
+        steps = problem.steps if steps is None else int(steps)
+        g = a * s_w + b
+        dtype = next(self.net.parameters()).dtype
+        net = self.net if self.shared else self.net.group(g).to(dtype)
+        psi_s, p_s, const = self._split(torch.as_tensor(problem.psi0[None], dtype=dtype),
+                                        torch.zeros((1, *problem.flow.shape), dtype=dtype))
+        psi, p = psi_s[:, g:g + 1], p_s[:, g:g + 1]          # (1, 1, h, w)
+        const = None if const is None else const[g:g + 1]
+        out = [psi[:, 0]]
+        with torch.inference_mode():
+            for _ in range(steps):
+                x = self._features(psi, p, const)[:, 0]      # (1, c, h, w)
+                if self.shared:
+                    hot = torch.zeros((1, self.groups, *x.shape[-2:]), dtype=dtype)
+                    hot[:, g] = 1.0
+                    x = torch.cat([x, hot], dim=1)
+                upd = self._spectral(net(x))[:, None]        # (1, 1, 2, h, w)
+                psi, p = psi + self.flow.dt * upd[:, :, 0], upd[:, :, 1]
+                out.append(psi[:, 0])
+        return torch.cat(out).double().numpy()
+
+    def solve(self, problem: FlowProblem, steps: int | None = None) -> Result:
+        """Roll out and report (see the ``neural-stagger`` method)."""
+        self.check(problem)
+        t0 = time.perf_counter()
+        traj = self.rollout(problem, steps)
+        seconds = time.perf_counter() - t0
+        n = len(traj) - 1
+        finite = bool(np.all(np.isfinite(traj)))
+        info = {"s": self.s, "shared": self.shared, "parameters": self.parameters,
+                "seconds_per_step": seconds / n}
+        if problem.reference is not None or problem.steps <= 400:
+            info["velocity_error"] = problem.velocity_error(traj) if finite else None
+        return Result(x=traj, status=Status.CONVERGED if finite else Status.NONFINITE,
+                      iterations=n, residuals=[], time=seconds, method=self.name, info=info)
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write weights, configuration and training record (no code is pickled)."""
+        path = Path(path)
+        torch.save({"format": _FORMAT, "s": list(self.s), "shared": self.shared,
+                    "config": self.config, "state_dict": self.net.state_dict(),
+                    "log": self.log.as_dict(), "meta": self.meta}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> StaggerModel:
+        """Read a model written by :meth:`save`."""
+        blob = read_model_file(path, _FORMAT, "NeuralStagger")
+        c = blob["config"]
+        net = StaggerNet(c["c_in"], 2, c["width"], c["levels"], c["net_groups"])
+        net.load_state_dict(blob["state_dict"])
+        model = cls(tuple(blob["s"]), bool(blob["shared"]), c, net)
+        model.log = TrainingLog(train_loss=list(blob["log"]["train_loss"]),
+                                val_loss=list(blob["log"]["val_loss"]),
+                                seconds=blob["log"]["seconds"])
+        model.meta = dict(blob["meta"])
+        return model
+
+    def __repr__(self) -> str:
+        kind = "shared" if self.shared else "separate"
+        return (f"StaggerModel(s={self.s}, {kind}, width={self.config['width']}, "
+                f"params={self.parameters}, iterations={self.log.epochs})")
+
+
+# ----------------------------------------------------------------------------- set-up facts
+def _flow_facts(flow: MacFlow) -> dict:
+    """What identifies a flow set-up: scalars and a fingerprint of the geometry."""
+    import hashlib
+
+    geo = "periodic"
+    if flow.solid is not None:
+        u_b = np.zeros(flow.shape) if flow.u_b is None else flow.u_b
+        geo = hashlib.sha1(flow.solid.tobytes() + np.ascontiguousarray(u_b).tobytes()
+                           ).hexdigest()[:16]
+    return {"ny": flow.ny, "nx": flow.nx, "h": flow.h, "nu": flow.nu, "dt": flow.dt,
+            "mean_flow": list(flow.mean_flow), "penalty": flow.penalty, "geometry": geo}
+
+
+def _flow_from(config: dict) -> MacFlow:
+    f, geo = config["flow"], config.get("geometry_arrays")
+    solid = u_b = None
+    if geo is not None:
+        solid = np.asarray(geo["solid"], dtype=bool)
+        u_b = np.asarray(geo["u_b"], dtype=np.float64)
+    return MacFlow(f["ny"], f["nx"], f["h"], f["nu"], f["dt"], solid=solid, u_b=u_b,
+                   mean_flow=tuple(f["mean_flow"]), penalty=f["penalty"])
+
+
+def _random_states(problem: FlowProblem, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k random starting fields ψ of the problem's kind (the data-free training inputs).
+
+    Periodic cases: random spectra E(k) ∝ k⁴ exp(−2 (k/k₀)²) with k₀ drawn from
+    [0.375, 1.25] × the problem's k₀ ([1.5, 5] for the default k₀ = 4) and rms
+    velocity from [0.5, 1.2] × its u_rms. Channel: the plug flow (walls at rest)
+    plus noise of rms in [0, 0.1].
+    """
+    flow = problem.flow
+    k0 = float(problem.meta.get("k0", 4.0))
+    u_rms = float(problem.meta.get("u_rms", 1.0))
+    out = np.empty((k, *flow.shape))
+    for m in range(k):
+        seed = int(rng.integers(2**31))
+        if flow.solid is None:
+            out[m] = random_turbulence_psi(flow, k0=rng.uniform(0.375, 1.25) * k0,
+                                           u_rms=rng.uniform(0.5, 1.2) * u_rms, seed=seed)
+        else:
+            out[m] = plug_flow_psi(flow) + rng.uniform(0.0, 0.1) * random_turbulence_psi(
+                flow, k0=4.0, seed=seed)
+    return out
+
+
+def _check_count(name: str, v: Any, least: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+    return int(v)
+
+
+def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = False,
+          width: int = 32, iterations: int = 1000, batch: int = 16, pool: int = 64,
+          lr: float = 2e-3, reset_every: int = 4, untie: float = 0.5,
+          deviation_lr: float = 0.1, seed: int = 0,
+          dtype: torch.dtype = torch.float32, progress_bar: bool = True) -> StaggerModel:
+    """Train a NeuralStagger model on the physics loss alone (no data).
+
+    Parameters
+    ----------
+    problem : FlowProblem
+        Gives the flow set-up (grid, ν, Δt, geometry); its ψ⁰ is not used — the
+        pool starts from seeded random fields of the same kind.
+    s : (s_H, s_W, s_T)
+        The decomposition; (1, 1, 1) is the undecomposed fine network.
+    shared : bool
+        One network for all spatial offsets (one-hot offset channels) instead of
+        one per offset.
+    width : int
+        Hidden channels of the fine network; each sub-network gets
+        round(width / √(s_H s_W)) (so s_H s_W separate sub-networks hold as many
+        weights as the fine one).
+    iterations, batch, pool, lr
+        Adam steps (learning rate cosine-decayed to lr/20), states per step,
+        states in the pool.
+    reset_every : int
+        Replace one pool state by a fresh random field every this many steps.
+    untie, deviation_lr : float
+        Separate sub-networks (``shared=False``, s_H s_W > 1) train their common
+        filters w from the start and their own parts δ_g from step
+        ``untie · iterations`` on, at ``deviation_lr`` times the learning rate
+        (see :class:`TiedConv2d`).
+    seed : int
+        Seeds the weights, the random fields and the pool draws.
+    dtype : torch.dtype
+        float32 (default; 2x faster on the CPU) or float64.
+    progress_bar : bool
+
+    Returns
+    -------
+    StaggerModel
+
+    Examples
+    --------
+    >>> from unisolve.problems.mac_flow import decaying_turbulence
+    >>> p = decaying_turbulence(16, steps=2)
+    >>> m = train(p, s=(2, 2, 2), width=8, iterations=20, batch=4, pool=8,
+    ...           progress_bar=False)
+    >>> m, len(m.log.train_loss)
+    (StaggerModel(s=(2, 2, 2), separate, width=4, params=1368, iterations=20), 20)
+    """
+    if not isinstance(problem, FlowProblem):
+        raise TypeError(f"train needs a FlowProblem (unisolve.problems.mac_flow), got "
+                        f"{type(problem).__name__}")
+    s_h, s_w, s_t = _check_s(s)
+    flow = problem.flow
+    check_divisible(flow.shape, s_h, s_w)
+    width = _check_count("width", width, 2)
+    iterations = _check_count("iterations", iterations, 1)
+    pool = _check_count("pool", pool, 1)
+    batch = _check_count("batch", batch, 1)
+    if batch > pool:
+        raise ValueError(f"batch ({batch}) must be <= pool ({pool})")
+    reset_every = _check_count("reset_every", reset_every, 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    for name, v in (("untie", untie), ("deviation_lr", deviation_lr)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    groups = s_h * s_w
+    sub_width = max(2, round(width / math.sqrt(groups)))
+    ny, nx = flow.ny // s_h, flow.nx // s_w
+    c_in = 5 if flow.solid is None else 7
+    config = {"width": sub_width, "fine_width": width, "levels": _levels(ny, nx),
+              "c_in": c_in + (groups if shared else 0),
+              "net_groups": 1 if shared else groups, "flow": _flow_facts(flow),
+              "geometry_arrays": None if flow.solid is None else
+              {"solid": flow.solid.tolist(),
+               "u_b": (np.zeros(flow.shape) if flow.u_b is None else flow.u_b).tolist()},
+              "case": problem.meta.get("case", "")}
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = StaggerNet(config["c_in"], 2, sub_width, config["levels"],
+                     config["net_groups"]).to(dtype)
+    model = StaggerModel((s_h, s_w, s_t), bool(shared), config, net)
+
+    from ..solvers.mac_projection import MacProjection
+
+    stepper = MacProjection(flow) if s_t > 1 else None
+
+    def fresh(k: int) -> tuple[np.ndarray, np.ndarray]:
+        psi = np.empty((k, s_t, *flow.shape))
+        p = np.zeros((k, s_t, *flow.shape))
+        psi[:, 0] = _random_states(problem, k, rng)
+        for m in range(k):            # a multi-level start needs s_T - 1 fine steps
+            for j in range(1, s_t):
+                psi[m, j], p[m, j], _, _ = stepper.step(psi[m, j - 1])
+        return psi, p
+
+    pool_psi, pool_p = (torch.as_tensor(a, dtype=dtype) for a in fresh(pool))
+    # Adam on the common filters w for the whole run; the per-sub-task parts δ_g join
+    # after a fraction ``untie`` of it, at ``deviation_lr`` times the learning rate
+    common = [q for name, q in net.named_parameters() if not name.split(".")[-1]
+              .startswith("delta")]
+    groups_ = [{"params": common}]
+    separate = not shared and groups > 1
+    if separate:
+        groups_.append({"params": net.deviations()})
+    opt = torch.optim.Adam(groups_, lr=lr)
+    start = int(untie * iterations)
+
+    def cosine(k: int) -> float:   # lr → lr/20
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * k / iterations))
+
+    rules = [cosine] + ([lambda k: deviation_lr * cosine(k) if k >= start else 0.0]
+                        if separate else [])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, rules)
+    t0 = time.perf_counter()
+    loop = _bar(range(iterations), f"train {model.name} s={(s_h, s_w, s_t)}",
+                disable=not progress_bar)
+    for it in loop:
+        idx = torch.as_tensor(rng.choice(pool, batch, replace=False))
+        psi, p = pool_psi[idx], pool_p[idx]                        # (B, s_T, ny, nx)
+        psi_new, p_new = model.advance(psi.reshape(-1, *flow.shape),
+                                       p.reshape(-1, *flow.shape))
+        psi_new = psi_new.reshape(batch, s_t, *flow.shape)
+        p_new = p_new.reshape(batch, s_t, *flow.shape)
+        # the fine sequence t_0 … t_{2 s_T − 1}; the outputs close the steps s_T−1 → 2 s_T−1
+        seq = torch.cat([psi, psi_new], dim=1)
+        loss = sum(physics_loss(flow, seq[:, s_t - 1 + k], seq[:, s_t + k], p_new[:, k])
+                   for k in range(s_t)) / s_t
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        model.log.add(value)
+        with torch.no_grad():
+            pool_psi[idx], pool_p[idx] = psi_new.detach(), p_new.detach()
+            bad = ~torch.isfinite(pool_psi).all(dim=(1, 2, 3)) | \
+                (pool_psi.abs().amax(dim=(1, 2, 3)) > 1e3)
+            if (it + 1) % reset_every == 0:
+                bad[int(rng.integers(pool))] = True
+            for m in torch.nonzero(bad).flatten().tolist():
+                a, b = fresh(1)
+                pool_psi[m], pool_p[m] = torch.as_tensor(a[0]), torch.as_tensor(b[0])
+        if it % 25 == 0:
+            loop.set_postfix(loss=f"{value:.3g}", refresh=False)
+    model.meta = {"seconds": time.perf_counter() - t0, "threads": torch.get_num_threads(),
+                  "torch": str(torch.__version__), "iterations": iterations, "batch": batch,
+                  "pool": pool, "lr": lr, "seed": seed, "reset_every": reset_every,
+                  "untie": untie, "deviation_lr": deviation_lr,
+                  "dtype": str(dtype)}
+    return model
+
+
+def _solve(name: str, problem: Any, model: Any, steps: int | None) -> Result:
+    s = "(1, 1, 1)" if name == "neural-fine" else "(2, 2, 1)"
+    model = resolve_model(model, StaggerModel, name,
+                          f"model = unisolve.learned.stagger.train(problem, s={s})")
+    if model.name != name:
+        raise ValueError(f"method {name!r} got a model with s = {model.s}: use "
+                         f"method={model.name!r}")
+    return model.solve(problem, steps)
+
+
+@method("neural-stagger", kinds=("flow",))
+def neural_stagger(problem: FlowProblem, *, model: Any = None,
+                   steps: int | None = None) -> Result:
+    """NeuralStagger (Huang et al. 2023): coarse sub-grid networks, re-assembled each step.
+
+    Parameters
+    ----------
+    problem : FlowProblem
+    model : StaggerModel or path
+        From :func:`train` with s ≠ (1, 1, 1) (or its saved file).
+    steps : int, optional
+        Steps to roll out (default ``problem.steps``); a multiple of s_T.
+
+    Returns
+    -------
+    Result
+        ``x``: the ψ trajectory (steps + 1, ny, nx); ``info["velocity_error"]``
+        per step against the classical solver (run once and kept on the problem if
+        it has no reference yet and steps ≤ 400; not part of ``Result.time``),
+        ``info["seconds_per_step"]``; ``status`` NONFINITE if the rollout blew up.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.mac_flow import decaying_turbulence
+    >>> p = decaying_turbulence(16, steps=4)
+    >>> m = train(p, s=(2, 2, 1), width=8, iterations=10, batch=2, pool=4,
+    ...           progress_bar=False)
+    >>> r = us.solve(p, method="neural-stagger", model=m)
+    >>> r.x.shape, len(r.info["velocity_error"])
+    ((5, 16, 16), 5)
+    """
+    return _solve("neural-stagger", problem, model, steps)
+
+
+@method("neural-fine", kinds=("flow",))
+def neural_fine(problem: FlowProblem, *, model: Any = None, steps: int | None = None) -> Result:
+    """Physics-constrained neural time-stepper on the full grid (NeuralStagger's baseline).
+
+    Parameters
+    ----------
+    problem : FlowProblem
+    model : StaggerModel or path
+        From :func:`train` with s = (1, 1, 1).
+    steps : int, optional
+        Steps to roll out (default ``problem.steps``).
+
+    Returns
+    -------
+    Result
+        As for ``neural-stagger``.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems.mac_flow import decaying_turbulence
+    >>> p = decaying_turbulence(16, steps=3)
+    >>> m = train(p, s=(1, 1, 1), width=4, iterations=5, batch=2, pool=4,
+    ...           progress_bar=False)
+    >>> us.solve(p, method="neural-fine", model=m).x.shape
+    (4, 16, 16)
+    """
+    return _solve("neural-fine", problem, model, steps)
