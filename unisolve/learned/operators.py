@@ -522,9 +522,7 @@ class NeuralOperator:
         model = cls(blob["arch"], blob["config"], blob["data"],
                     _build(blob["arch"], blob["config"], blob["data"]))
         model.net.load_state_dict(blob["state_dict"])
-        model.log = TrainingLog(train_loss=list(blob["log"]["train_loss"]),
-                                val_loss=list(blob["log"]["val_loss"]),
-                                seconds=blob["log"]["seconds"])
+        model.log = TrainingLog.from_dict(blob["log"])
         model.meta = dict(blob["meta"])
         return model
 

@@ -300,8 +300,7 @@ class PhysicsModel:
         model.device = torch.device("cpu")
         model.nets = nn.ModuleDict(model._build())
         model.nets.load_state_dict(blob["state_dict"])
-        model.log = TrainingLog(train_loss=list(blob["log"]["train_loss"]),
-                                seconds=blob["log"]["seconds"])
+        model.log = TrainingLog.from_dict(blob["log"])
         model.status = Status(blob["status"])
         model.meta = dict(blob["meta"])
         return model

@@ -12,11 +12,13 @@ the predicted ψ, so it is divergence-free by construction). The decomposition:
   holding the steps k, k + s_T, k + 2 s_T, … (:func:`split_time`).
 
 Each spatial sub-task has its own coarse network (``shared=False``: s_H s_W
-U-Nets of width ``width / √(s_H s_W)``, run as one grouped convolution, so the
-total number of weights stays that of the fine network while the arithmetic per
-step falls by s_H s_W) or one network shared by all, told its offset by one-hot
-input channels (``shared=True``). The time sub-tasks are one map (the equations
-do not depend on t) applied to the s_T sub-sequences as one batch. All sub-tasks
+dilated CNNs of width ``width / √(s_H s_W)``, run as one grouped convolution, so
+the total number of weights is about that of the fine network while the
+arithmetic per step falls by s_H s_W or more) or one network shared by all, told
+its offset by one-hot input channels (``shared=True``). Every network ends in the
+fixed layer (−Δ_H)^(−1/2) on its own grid (:meth:`StaggerModel._spectral`). The
+time sub-tasks are one map (the equations do not depend on t) applied to the s_T
+sub-sequences as one batch. All sub-tasks
 train jointly: their outputs are re-assembled on the fine grid and scored by the
 fine-grid physics loss
 
@@ -61,7 +63,7 @@ __all__ = ["StaggerModel", "StaggerNet", "decompose", "merge_space", "merge_time
            "split_time", "train"]
 
 _FORMAT = "unisolve-neural-stagger-1"
-_BOTTOM = 8   # every U-Net goes down to a grid of about 8 × 8 cells
+_BOTTOM = 8   # dilations grow until one spans about a 1/8 of the (sub-)grid
 
 
 # ----------------------------------------------------------------------------- decomposition
@@ -570,9 +572,7 @@ class StaggerModel:
         net = StaggerNet(c["c_in"], 2, c["width"], c["levels"], c["net_groups"])
         net.load_state_dict(blob["state_dict"])
         model = cls(tuple(blob["s"]), bool(blob["shared"]), c, net)
-        model.log = TrainingLog(train_loss=list(blob["log"]["train_loss"]),
-                                val_loss=list(blob["log"]["val_loss"]),
-                                seconds=blob["log"]["seconds"])
+        model.log = TrainingLog.from_dict(blob["log"])
         model.meta = dict(blob["meta"])
         return model
 

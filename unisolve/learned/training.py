@@ -55,6 +55,19 @@ class TrainingLog:
         return {"epochs": self.epochs, "train_loss": self.train_loss,
                 "val_loss": self.val_loss, "seconds": self.seconds}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainingLog:
+        """The log :meth:`as_dict` wrote.
+
+        Examples
+        --------
+        >>> log = TrainingLog(train_loss=[1.0, 0.5], seconds=2.0)
+        >>> TrainingLog.from_dict(log.as_dict()).train_loss
+        [1.0, 0.5]
+        """
+        return cls(train_loss=list(d["train_loss"]), val_loss=list(d.get("val_loss", [])),
+                   seconds=d["seconds"])
+
 
 def adam_then_lbfgs(params: Sequence[Any], loss_fn: Callable[[], Any], *, epochs: int,
                     lbfgs: int, lr: float = 1e-3, log: TrainingLog | None = None,
