@@ -52,11 +52,7 @@ def _model(st, template, s, shared, args, iterations, batch, models, name):
 
 def _stepper(model, tests, steps, torch):
     """A closure running a rollout's network loop (``steps`` steps, batch len(tests))."""
-    starts = [model._start(p) for p in tests]
-    dtype = next(model.net.parameters()).dtype
-    shape = model.flow.shape
-    psi0 = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
-    p0 = torch.as_tensor(np.stack([b for _, b in starts]), dtype=dtype).reshape(-1, *shape)
+    psi0, p0 = model._initial(tests)
 
     def run():
         psi, p = psi0, p0
@@ -69,18 +65,16 @@ def _stepper(model, tests, steps, torch):
 
 
 def _coarse_error(model, problem, offset=(0, 0)):
-    """Relative L² velocity error at the last step of a single sub-grid rolled out alone."""
-    from unisolve.problems.mac_flow import MacFlow
+    """Relative L² velocity error at the last step of a single sub-grid rolled out alone
+    (square sub-grid cells: s_H = s_W), against the reference on the same nodes."""
+    from unisolve.problems.mac_flow import FlowProblem, MacFlow
 
     s_h, s_w, _ = model.s
     f = problem.flow
-    coarse = MacFlow(f.ny // s_h, f.nx // s_w, f.h * s_h, f.nu, f.dt,
-                     mean_flow=f.mean_flow) if s_h == s_w else None
-    traj = model.coarse_rollout(problem, offset)
+    coarse = MacFlow(f.ny // s_h, f.nx // s_w, f.h * s_h, f.nu, f.dt, mean_flow=f.mean_flow)
     ref = problem.reference_rollout()[:, offset[0]::s_h, offset[1]::s_w]
-    du = [a - b for a, b in zip(coarse.velocity(traj[-1]), coarse.velocity(ref[-1]), strict=False)]
-    u = [a - m for a, m in zip(coarse.velocity(ref[-1]), f.mean_flow, strict=False)]
-    return float(np.sqrt(sum((d**2).sum() for d in du) / sum((x**2).sum() for x in u)))
+    on_subgrid = FlowProblem(coarse, ref[0], problem.steps, reference=ref)
+    return float(on_subgrid.velocity_error(model.coarse_rollout(problem, offset))[-1])
 
 
 def run_case(name, template, tests, configs, iterations, batch, args, torch, st,

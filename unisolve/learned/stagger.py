@@ -50,6 +50,7 @@ from ..problems.mac_flow import (
     FlowProblem,
     MacFlow,
     check_divisible,
+    laplacian_symbol,
     plug_flow_psi,
     random_turbulence_psi,
 )
@@ -295,6 +296,11 @@ class StaggerNet(nn.Module):
             z = z + F.gelu(layer(z))
         return self.out(z)
 
+    def common(self) -> list[nn.Parameter]:
+        """The filters w shared by all sub-tasks (with :meth:`deviations`, every weight)."""
+        return [q for m in self.modules() if isinstance(m, TiedConv2d)
+                for q in (m.weight, m.bias)]
+
     def deviations(self) -> list[nn.Parameter]:
         """The per-sub-task parts δ_g of every layer."""
         return [m.delta_weight for m in self.modules() if isinstance(m, TiedConv2d)] + \
@@ -397,12 +403,19 @@ class StaggerModel:
             chans += [c[:, :, 0], c[:, :, 1]]
         return torch.stack(chans, dim=2)
 
+    def _with_offsets(self, x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
+        """Append to x (B, len(offsets), c, h, w) the one-hot channels of each sub-grid's
+        offset: what the shared network is told about which sub-grid it sees."""
+        b, g, _, hh, ww = x.shape
+        hot = torch.eye(self.groups, dtype=x.dtype)[list(offsets)]
+        return torch.cat([x, hot[None, :, :, None, None].expand(b, g, self.groups, hh, ww)],
+                         dim=2)
+
     def _net_pass(self, x: torch.Tensor) -> torch.Tensor:
         """(B, G, c_in, h, w) → (B, G, 2, h, w) through the sub-networks."""
         b, g, c, hh, ww = x.shape
         if self.shared:
-            onehot = torch.eye(g, dtype=x.dtype)[None, :, :, None, None].expand(b, g, g, hh, ww)
-            z = torch.cat([x, onehot], dim=2).reshape(b * g, c + g, hh, ww)
+            z = self._with_offsets(x, range(g)).reshape(b * g, c + g, hh, ww)
             return self.net(z).reshape(b, g, 2, hh, ww)
         return self.net(x.reshape(b, g * c, hh, ww)).reshape(b, g, 2, hh, ww)
 
@@ -418,10 +431,7 @@ class StaggerModel:
         key = (out.dtype, hh, ww)
         sym = self._const.get(key)
         if sym is None:
-            dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
-            ky = np.fft.fftfreq(hh)[:, None]
-            kx = np.fft.rfftfreq(ww)[None, :]
-            lam = 4 / dx**2 * np.sin(np.pi * kx) ** 2 + 4 / dy**2 * np.sin(np.pi * ky) ** 2
+            lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
             lam[0, 0] = np.inf   # the mean of ψ and p is irrelevant
             sym = torch.as_tensor(1 / np.sqrt(lam), dtype=out.dtype)
             self._const[key] = sym
@@ -437,16 +447,16 @@ class StaggerModel:
     # -- rollouts ------------------------------------------------------------------------
     def _start(self, problem: FlowProblem) -> tuple[np.ndarray, np.ndarray]:
         """The first s_T states (s_T, ny, nx): ψ⁰ and, for s_T > 1, s_T − 1 classical steps."""
-        from ..solvers.mac_projection import MacProjection
+        return _multilevel_start(problem.psi0, self.s[2], problem.flow)
 
-        psis, ps = [problem.psi0], [np.zeros(problem.flow.shape)]
-        if self.s[2] > 1:
-            stepper = MacProjection(problem.flow)
-            for _ in range(self.s[2] - 1):
-                psi, p, _, _ = stepper.step(psis[-1])
-                psis.append(psi)
-                ps.append(p)
-        return np.stack(psis), np.stack(ps)
+    def _initial(self, problems: Sequence[FlowProblem]) -> tuple[torch.Tensor, torch.Tensor]:
+        """ψ and p of every problem's first s_T states, (K · s_T, ny, nx), trajectory-major."""
+        starts = [self._start(q) for q in problems]
+        dtype = next(self.net.parameters()).dtype
+        shape = self.flow.shape
+        psi = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
+        p = torch.as_tensor(np.stack([b for _, b in starts]), dtype=dtype).reshape(-1, *shape)
+        return psi, p
 
     def check(self, problem: Any) -> None:
         """Raise if ``problem`` is not the flow set-up this model was trained for."""
@@ -480,12 +490,8 @@ class StaggerModel:
                 or steps % s_t:
             raise ValueError(f"steps must be a positive multiple of s_T = {s_t}, got "
                              f"{steps!r}")
-        starts = [self._start(q) for q in probs]
-        dtype = next(self.net.parameters()).dtype
         shape = self.flow.shape
-        # the K · s_T current states, trajectory-major
-        psi = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
-        p = torch.as_tensor(np.stack([b for _, b in starts]), dtype=dtype).reshape(-1, *shape)
+        psi, p = self._initial(probs)          # the K · s_T current states
         out = [psi.reshape(len(probs), s_t, *shape)]
         with torch.inference_mode():
             for _ in range(steps // s_t):
@@ -530,19 +536,16 @@ class StaggerModel:
         out = [psi[:, 0]]
         with torch.inference_mode():
             for _ in range(steps):
-                x = self._features(psi, p, const)[:, 0]      # (1, c, h, w)
+                x = self._features(psi, p, const)            # (1, 1, c, h, w)
                 if self.shared:
-                    hot = torch.zeros((1, self.groups, *x.shape[-2:]), dtype=dtype)
-                    hot[:, g] = 1.0
-                    x = torch.cat([x, hot], dim=1)
-                upd = self._spectral(net(x))[:, None]        # (1, 1, 2, h, w)
+                    x = self._with_offsets(x, [g])
+                upd = self._spectral(net(x[:, 0]))[:, None]  # (1, 1, 2, h, w)
                 psi, p = psi + self.flow.dt * upd[:, :, 0], upd[:, :, 1]
                 out.append(psi[:, 0])
         return torch.cat(out).double().numpy()
 
     def solve(self, problem: FlowProblem, steps: int | None = None) -> Result:
         """Roll out and report (see the ``neural-stagger`` method)."""
-        self.check(problem)
         t0 = time.perf_counter()
         traj = self.rollout(problem, steps)
         seconds = time.perf_counter() - t0
@@ -604,6 +607,25 @@ def _flow_from(config: dict) -> MacFlow:
         u_b = np.asarray(geo["u_b"], dtype=np.float64)
     return MacFlow(f["ny"], f["nx"], f["h"], f["nu"], f["dt"], solid=solid, u_b=u_b,
                    mean_flow=tuple(f["mean_flow"]), penalty=f["penalty"])
+
+
+def _multilevel_start(psi0: np.ndarray, s_t: int, flow: MacFlow,
+                      stepper: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """ψ⁰ and s_t − 1 classical steps after it, with their pressures (p⁰ = 0).
+
+    Returns two arrays (s_t, ny, nx): a model that advances s_T sub-sequences at
+    once needs s_T consecutive states to start from.
+    """
+    psi = np.empty((s_t, *flow.shape))
+    p = np.zeros((s_t, *flow.shape))
+    psi[0] = psi0
+    if s_t > 1:
+        from ..solvers.mac_projection import MacProjection
+
+        stepper = MacProjection(flow) if stepper is None else stepper
+        for j in range(1, s_t):
+            psi[j], p[j], _, _ = stepper.step(psi[j - 1])
+    return psi, p
 
 
 def _random_states(problem: FlowProblem, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -727,20 +749,14 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     stepper = MacProjection(flow) if s_t > 1 else None
 
     def fresh(k: int) -> tuple[np.ndarray, np.ndarray]:
-        psi = np.empty((k, s_t, *flow.shape))
-        p = np.zeros((k, s_t, *flow.shape))
-        psi[:, 0] = _random_states(problem, k, rng)
-        for m in range(k):            # a multi-level start needs s_T - 1 fine steps
-            for j in range(1, s_t):
-                psi[m, j], p[m, j], _, _ = stepper.step(psi[m, j - 1])
-        return psi, p
+        starts = [_multilevel_start(psi0, s_t, flow, stepper)
+                  for psi0 in _random_states(problem, k, rng)]
+        return np.stack([a for a, _ in starts]), np.stack([b for _, b in starts])
 
     pool_psi, pool_p = (torch.as_tensor(a, dtype=dtype) for a in fresh(pool))
     # Adam on the common filters w for the whole run; the per-sub-task parts δ_g join
     # after a fraction ``untie`` of it, at ``deviation_lr`` times the learning rate
-    common = [q for name, q in net.named_parameters() if not name.split(".")[-1]
-              .startswith("delta")]
-    groups_ = [{"params": common}]
+    groups_ = [{"params": net.common()}]
     separate = not shared and groups > 1
     if separate:
         groups_.append({"params": net.deviations()})

@@ -51,7 +51,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FlowProblem", "MacFlow", "channel_flow", "check_divisible", "cylinder_channel",
-           "decaying_turbulence", "plug_flow_psi", "random_turbulence_psi", "taylor_green_flow",
+           "decaying_turbulence", "laplacian_symbol", "plug_flow_psi",
+           "random_turbulence_psi", "taylor_green_flow",
            "taylor_green_psi"]
 
 
@@ -80,6 +81,22 @@ def _s(a: Any) -> Any:
 def _mean(a: Any) -> Any:
     return a.mean(axis=(-2, -1), keepdims=True) if isinstance(a, np.ndarray) else \
         a.mean(dim=(-2, -1), keepdim=True)
+
+
+def laplacian_symbol(ny: int, nx: int, dy: float, dx: float) -> np.ndarray:
+    """Eigenvalues of the periodic 5-point Laplacian (spacings dy, dx) on the rfft2 modes.
+
+    −(4/dx²) sin²(π k_x/nx) − (4/dy²) sin²(π k_y/ny), shape (ny, nx // 2 + 1).
+
+    Examples
+    --------
+    >>> lam = laplacian_symbol(8, 8, 1.0, 1.0)
+    >>> lam.shape, float(lam[0, 1]), float(lam[4, 4])
+    ((8, 5), -0.585786437626905, -8.0)
+    """
+    ky = np.fft.fftfreq(ny)[:, None]
+    kx = np.fft.rfftfreq(nx)[None, :]
+    return -(4 / dx**2 * np.sin(np.pi * kx) ** 2 + 4 / dy**2 * np.sin(np.pi * ky) ** 2)
 
 
 def check_divisible(shape: tuple[int, int], s_h: int, s_w: int) -> None:
@@ -146,6 +163,7 @@ class MacFlow:
     penalty: float = 20.0
     kappa_u: np.ndarray | None = field(default=None, init=False, repr=False)
     kappa_v: np.ndarray | None = field(default=None, init=False, repr=False)
+    _lam: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("ny", "nx"):
@@ -255,23 +273,30 @@ class MacFlow:
         return r_u - _mean(r_u), r_v - _mean(r_v)
 
     # -- spectral helpers (NumPy) -------------------------------------------------------
-    def laplacian_symbol(self) -> np.ndarray:
-        """Eigenvalues of Δ_h on the rfft2 modes, shape (ny, nx // 2 + 1)."""
-        ky = np.fft.fftfreq(self.ny)[:, None]
-        kx = np.fft.rfftfreq(self.nx)[None, :]
-        return -4.0 / self.h**2 * (np.sin(np.pi * kx) ** 2 + np.sin(np.pi * ky) ** 2)
+    def poisson(self, f: np.ndarray) -> np.ndarray:
+        """The zero-mean q with Δ_h q = f − ⟨f⟩, by FFT (any leading batch shape).
+
+        Examples
+        --------
+        >>> flow = MacFlow(8, 8, 0.5, nu=0.0, dt=0.1)
+        >>> f = np.random.default_rng(0).standard_normal((8, 8))
+        >>> bool(np.allclose(flow.laplacian(flow.poisson(f)), f - f.mean()))
+        True
+        """
+        if self._lam is None:   # the symbol, made once; its zero mode is left out
+            lam = laplacian_symbol(self.ny, self.nx, self.h, self.h)
+            lam[0, 0] = 1.0
+            self._lam = lam
+        q_hat = np.fft.rfft2(f) / self._lam
+        q_hat[..., 0, 0] = 0.0
+        return np.fft.irfft2(q_hat, s=self.shape)
 
     def psi_from_velocity(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The zero-mean ψ with U + curl ψ = (u, v) (solves Δ_h ψ = −ω by FFT).
 
         Exact for every divergence-free (u, v) whose mean is ``mean_flow``.
         """
-        lam = self.laplacian_symbol()
-        lam[0, 0] = 1.0
-        w_hat = np.fft.rfft2(self.vorticity(np.asarray(u), np.asarray(v)))
-        psi_hat = -w_hat / lam
-        psi_hat[..., 0, 0] = 0.0
-        return np.fft.irfft2(psi_hat, s=self.shape)
+        return self.poisson(-self.vorticity(np.asarray(u), np.asarray(v)))
 
     def kinetic_energy(self, psi: Any) -> float:
         """½ ⟨u² + v²⟩ (mean over the box)."""
