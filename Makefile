@@ -2,14 +2,22 @@
 # Both create .venv on first use and install unisolve with its test extras.
 # torch is pinned to the CPU wheel (2.13.0) so no multi-GB CUDA build is pulled;
 # pyproject.toml keeps the loose range (torch>=2.3) for users.
+# `make test` also installs the petsc extra (`make petsc`): Debian's BLAS, LAPACK and
+# MPICH, then petsc4py and mpi4py built from source against MPICH. pip keeps the built
+# wheels in its cache, so only the first build on a machine is slow (18 minutes on
+# 2 cores; about 15 s from the cache). `make test PETSC=0` skips it; PETSc tests then skip.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH_CPU ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+PETSC  ?= 1
+PETSC_STAMP := $(VENV)/.petsc
+PETSC_CONFIGURE_OPTIONS ?= --with-fc=0 --with-debugging=0 --with-x=0 COPTFLAGS=-O3 CXXOPTFLAGS=-O3
+TEST_DEPS := $(STAMP) $(if $(filter 1,$(PETSC)),$(PETSC_STAMP))
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv petsc clean
 
 venv: $(STAMP)
 
@@ -20,10 +28,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e ".[test,dev]" "$(TORCH_CPU)"
 	touch $(STAMP)
 
+petsc: $(PETSC_STAMP)
+
+$(PETSC_STAMP): $(STAMP)
+	tools/install-petsc-deps.sh
+	PETSC_CONFIGURE_OPTIONS="$(PETSC_CONFIGURE_OPTIONS)" MPICC=mpicc \
+	  $(PY) -m pip install --no-binary=mpi4py,petsc,petsc4py -e ".[petsc]" "$(TORCH_CPU)"
+	touch $(PETSC_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/unisolve demo
 
-test: $(STAMP)
+test: $(TEST_DEPS)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -39,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pinn.py
 	$(PY) benchmarks/operators.py
 	$(PY) benchmarks/stagger.py
+	$(PY) benchmarks/petsc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

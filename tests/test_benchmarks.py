@@ -1,6 +1,7 @@
 """The benchmark scripts still run (tiny sizes; no timing is asserted, only agreement)."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,19 @@ def test_stagger_benchmark_quick(capsys):
                 "| (4,4,1) |", "| classical mac-cn"):
         assert row in out
     assert "(2,2,1) vs (1,1,1), turbulence 16²" in out and "cylinder 16×32" in out
+
+
+def test_petsc_benchmark_quick(capsys):
+    """Tiny setting: every comparison row, the heat table and the MPI table are printed, and
+    the SOR iterates of both sides agree (the timing targets need the full sizes)."""
+    import pytest
+
+    pytest.importorskip("petsc4py.PETSc", reason="petsc4py is not installed: `make petsc`")
+    bench = _load("petsc")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for row in ("numba CSR vs richardson+sor", "cg vs KSPCG", "ssor-pcg vs KSPCG+SSOR",
+                "petsc-cg vs KSPCG", "**BanditSOR auto**"):
+        assert row in out
+    agree = [float(v) for v in re.findall(r"sweeps agree to ([0-9.e+-]+\d)", out)]
+    assert len(agree) >= 2 and max(agree) < 1e-12

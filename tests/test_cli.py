@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from unisolve.cli import DEMO_METHODS, main, run_demo
@@ -52,3 +53,18 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_petsc_heat_command_passes_petsc_options(capfd, tmp_path):
+    pytest.importorskip("petsc4py.PETSc", reason="petsc4py is not installed: `make petsc`")
+    out_file = tmp_path / "heat.npz"
+    assert main(["petsc-heat", "--nx", "10", "--steps", "4", "--no-progress", "--check",
+                 "--omega", "1.4", "--save", str(out_file), "-ksp_converged_reason"]) == 0
+    out = capfd.readouterr().out
+    assert "Linear solve converged due to CONVERGED_RTOL" in out
+    assert "ranks agree on every omega: True" in out and "relative error" in out
+    data = np.load(out_file)
+    assert data["omegas"].shape == (1, 4) and np.all(data["omegas"] == 1.4)
+    from petsc4py import PETSc
+
+    PETSc.Options().delValue("ksp_converged_reason")

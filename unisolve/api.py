@@ -50,7 +50,7 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
         res = method.solve(problem, **options)
         if not res.time:
             res.time = time.perf_counter() - t0
-        return res
+        return _in_input_form(problem, res)
     spec = get_method(name)
     if problem.kind not in spec.kinds:
         raise ValueError(
@@ -65,6 +65,13 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
     res = spec.func(problem, **accepted)
     res.time = time.perf_counter() - t0
     res.method = name
+    return _in_input_form(problem, res)
+
+
+def _in_input_form(problem: Any, res: Result) -> Result:
+    output = getattr(problem, "output", None)
+    if output is not None:  # e.g. a PETSc Vec back for a PETSc Vec in
+        res.x = output(res.x)
     return res
 
 

@@ -2,8 +2,10 @@
 
 numpy / scipy.sparse inputs run on the CPU (numba kernels where loops are hot),
 cupy / cupyx.scipy.sparse inputs run on the GPU, torch tensors on their device.
-Nothing here imports cupy or torch unless the caller already handed us one of
-their objects, so ``import unisolve`` stays light.
+PETSc ``Mat`` / ``Vec`` objects (petsc4py) are turned into scipy / numpy data
+by :mod:`unisolve.interop.petsc` and solutions are handed back as ``Vec``.
+Nothing here imports cupy, torch or petsc4py unless the caller already handed
+us one of their objects, so ``import unisolve`` stays light.
 
 Examples
 --------
@@ -27,6 +29,7 @@ __all__ = [
     "all_finite",
     "is_cupy",
     "is_cupy_sparse",
+    "is_petsc",
     "is_torch",
     "library_of",
     "namespace",
@@ -52,6 +55,27 @@ def is_cupy_sparse(A: Any) -> bool:
 def is_torch(x: Any) -> bool:
     """True for a ``torch.Tensor`` (never imports torch)."""
     return "torch" in sys.modules and _module_root(x) == "torch"
+
+
+def is_petsc(x: Any) -> bool:
+    """True for a petsc4py object (``PETSc.Mat``, ``PETSc.Vec``; never imports petsc4py)."""
+    return _module_root(x) == "petsc4py"
+
+
+def petsc_to_host(x: Any, name: str) -> Any:
+    """A PETSc Mat as a scipy CSR matrix, a Vec as a numpy array (gathered on every rank)."""
+    from .interop import petsc
+
+    return petsc.to_host(x, name)
+
+
+def petsc_vec_like(x: Any, template: Any) -> Any:
+    """``x`` as a PETSc Vec laid out like ``template`` (x itself when it already is one)."""
+    if is_petsc(x):
+        return x
+    from .interop import petsc
+
+    return petsc.vec_like(to_numpy(x), template)
 
 
 def library_of(x: Any) -> str:

@@ -1,8 +1,10 @@
 """The ``unisolve`` command (also ``python -m unisolve``).
 
-    unisolve demo     heat-equation sequence solved by five methods: table + PNG
-    unisolve methods  the method registry
-    unisolve bench N  run benchmarks/N.py from a source checkout
+    unisolve demo        heat-equation sequence solved by five methods: table + PNG
+    unisolve methods     the method registry
+    unisolve bench N     run benchmarks/N.py from a source checkout
+    unisolve petsc-heat  the heat sequence on a PETSc DMDA, CG + BanditSOR; runs under
+                         ``mpiexec -n N`` (needs the petsc extra); PETSc options pass through
 """
 
 from __future__ import annotations
@@ -134,6 +136,50 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, str(script), *args.extra])
 
 
+def _cmd_petsc_heat(args: argparse.Namespace) -> int:
+    import petsc4py
+
+    fresh = "petsc4py.PETSc" not in sys.modules
+    if fresh:  # PETSc reads -ksp_monitor, -ksp_view, ... at start-up
+        petsc4py.init([sys.argv[0], *args.petsc_options])
+    from petsc4py import PETSc
+
+    if not fresh and args.petsc_options:  # PETSc already running in this process
+        PETSc.Options().insertString(" ".join(args.petsc_options))
+
+    from .interop.petsc import most_used
+    from .interop.petsc_heat import heat_dmda
+
+    comm = PETSc.COMM_WORLD
+    rank = comm.getRank()
+    run = heat_dmda(nx=args.nx, steps=args.steps, dt=args.dt, seed=args.seed,
+                    omega=args.omega, rtol=args.rtol, learner_seed=args.learner_seed,
+                    progress=not args.no_progress)
+    omegas_by_rank = comm.tompi4py().gather(run.omegas, root=0) if run.ranks > 1 else \
+        [run.omegas]
+    if rank != 0:
+        return 0
+    agree = all(np.array_equal(w, omegas_by_rank[0]) for w in omegas_by_rank)
+    print(f"petsc-heat: nx={args.nx} ({run.unknowns} unknowns), {args.steps} steps, "
+          f"{run.ranks} rank(s), CG + BanditSOR(omega={args.omega!r}), rtol={args.rtol:g}")
+    print(f"  total CG iterations {int(run.iterations.sum())} "
+          f"({run.iterations.mean():.1f} per step), converged {run.converged}/{args.steps}")
+    print(f"  time loop {run.seconds:.2f} s; omegas most used: {most_used(run.omegas)}; last omega "
+          f"{run.omegas[-1]:.3g}; ranks agree on every omega: {agree}")
+    if args.check:
+        import unisolve as us
+
+        ref = us.problems.heat_sequence(nx=args.nx, steps=args.steps, dt=args.dt,
+                                        seed=args.seed).reference()[-1]
+        err = float(np.linalg.norm(run.u - ref) / np.linalg.norm(ref))
+        print(f"  final state vs the serial direct-solve trajectory: relative error {err:.2e}")
+    if args.save:
+        np.savez(args.save, u=run.u, iterations=run.iterations, omegas=np.asarray(omegas_by_rank),
+                 seconds=run.seconds, ranks=run.ranks)
+        print(f"  saved {args.save}")
+    return 0 if agree else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``unisolve`` command."""
     parser = argparse.ArgumentParser(
@@ -166,6 +212,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", help="benchmark name, e.g. 'linear'")
     bench.add_argument("extra", nargs=argparse.REMAINDER, help="arguments for the script")
     bench.set_defaults(func=_cmd_bench)
+    heat = sub.add_parser(
+        "petsc-heat", help="heat sequence on a PETSc DMDA, CG + BanditSOR (mpiexec -n N ...)",
+        description="The 2D heat sequence (as `unisolve demo`) assembled on a PETSc DMDA and "
+                    "distributed over the MPI ranks; each step is one KSPSolve with CG "
+                    "preconditioned by BanditSOR (PETSc's SSOR, omega learned on rank 0). "
+                    "Other arguments starting with '-' go to PETSc (-ksp_monitor, -ksp_view, "
+                    "-pc_bandit_omega 1.5, ...). Needs the petsc extra.")
+    heat.add_argument("--nx", type=int, default=200, help="cells per side (default 200)")
+    heat.add_argument("--steps", type=int, default=500, help="time steps (default 500)")
+    heat.add_argument("--dt", type=float, default=1e-3, help="time step (default 1e-3)")
+    heat.add_argument("--seed", type=int, default=0, help="seed of the diffusivity path")
+    heat.add_argument("--omega", default="auto",
+                      help="BanditSOR learner ('auto', 'tsallis') or a fixed weight")
+    heat.add_argument("--learner-seed", type=int, default=0, help="seed of the learner")
+    heat.add_argument("--rtol", type=float, default=1e-8, help="CG relative tolerance")
+    heat.add_argument("--check", action="store_true",
+                      help="compare the final state with the serial direct-solve trajectory")
+    heat.add_argument("--save", default=None, help="write u, iterations, omegas to an .npz")
+    heat.add_argument("--no-progress", action="store_true", help="no progress bar")
+    heat.set_defaults(func=_cmd_petsc_heat)
     return parser
 
 
@@ -180,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     0
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "petsc-heat":
+        args.petsc_options = unknown  # PETSc's own options, e.g. -ksp_monitor
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 0

@@ -115,6 +115,7 @@ def register_lazy(name: str, module: str, kinds: tuple = ("linear",),
 def _load_builtin() -> None:
     importlib.import_module("unisolve.solvers")
     importlib.import_module("unisolve.learned")  # registers lazily, imports no torch
+    importlib.import_module("unisolve.interop")  # registers lazily, imports no petsc4py
 
 
 def get_method(name: str) -> MethodSpec:

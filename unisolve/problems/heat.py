@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from .linear import LinearProblem, LinearSequence, Stencil
 
-__all__ = ["bump", "heat_sequence", "shifted_laplacian_sequence"]
+__all__ = ["bump", "diffusivity", "heat_forcing", "heat_sequence", "shifted_laplacian_sequence"]
 
 _SHIFT_LOW, _SHIFT_SPAN, _SHIFT_HIGH = -0.15, 0.6, 0.45
 _BETA = {"high": (0.5, 1.5), "low": (2.0, 6.0)}
@@ -103,14 +103,33 @@ def bump(x: np.ndarray, y: np.ndarray, center: tuple, radius: float) -> np.ndarr
     return out
 
 
-def _diffusivity(steps: int, dt: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Half-step times s_t and κ(s_t) = exp(−2 cos 2π s) + e·B(s), B Brownian in [0, 1]."""
+def diffusivity(steps: int, dt: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Half-step times ``s_t`` and ``κ(s_t) = exp(−2 cos 2πs) + e·B(s)``, B Brownian in [0, 1].
+
+    Examples
+    --------
+    >>> s, kappa = diffusivity(4, 1e-3, seed=0)
+    >>> s.tolist(), bool(kappa.min() >= np.exp(-2.0))
+    ([0.0005, 0.0015, 0.0025, 0.0035], True)
+    """
     rng = np.random.default_rng(seed)
     s = (np.arange(steps) + 0.5) * dt
     path = np.cumsum(rng.standard_normal(steps) * np.sqrt(dt))
     span = path.max() - path.min()
     brown = (path - path.min()) / span if span > 0 else np.zeros(steps)
     return s, np.exp(-2.0 * np.cos(2.0 * np.pi * s)) + np.e * brown
+
+
+def heat_forcing(x: np.ndarray, y: np.ndarray, s: float) -> np.ndarray:
+    """``f(s, x) = 32 bump(x; (.5 + cos(16πs)/4, .5 + sin(16πs)/4), .125)``: a circling source.
+
+    Examples
+    --------
+    >>> float(heat_forcing(np.array(0.75), np.array(0.5), 0.0))
+    32.0
+    """
+    c = (0.5 + np.cos(16 * np.pi * s) / 4, 0.5 + np.sin(16 * np.pi * s) / 4)
+    return 32.0 * bump(x, y, c, 0.125)
 
 
 def heat_sequence(
@@ -153,18 +172,14 @@ def heat_sequence(
     X, Y = np.meshgrid(grid, grid, indexing="ij")
     K = Stencil(shape=(m, m), diagonal=4.0, offdiagonal=-1.0).to_csr()  # K = −h² L_h
     eye = sp.identity(m * m, format="csr")
-    times, kappa = _diffusivity(steps, dt, seed)
+    times, kappa = diffusivity(steps, dt, seed)
     u0 = bump(X, Y, (0.5, 0.5), 0.25).ravel()
-
-    def forcing(s: float) -> np.ndarray:
-        c = (0.5 + np.cos(16 * np.pi * s) / 4, 0.5 + np.sin(16 * np.pi * s) / 4)
-        return 32.0 * bump(X, Y, c, 0.125).ravel()
 
     def make(t: int, previous=None) -> LinearProblem:
         u = u0 if previous is None else np.asarray(previous)
         a = 0.5 * kappa[t] * dt / h**2  # ½ κ dt / h²: A_t = I + a K, rhs = (I − a K) u + dt f
         A = sp.csr_array(eye + a * K)
-        b = u - a * (K @ u) + dt * forcing(times[t])
+        b = u - a * (K @ u) + dt * heat_forcing(X, Y, times[t]).ravel()
         stencil = Stencil(shape=(m, m), diagonal=1.0 + 4.0 * a, offdiagonal=-a)
         return LinearProblem(
             A, b, x0=u.copy(), context=float(kappa[t]), grid_shape=(m, m),

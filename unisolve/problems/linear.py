@@ -127,10 +127,14 @@ class LinearProblem:
 
     Parameters
     ----------
-    A : scipy.sparse matrix, ndarray, LinearOperator, cupy array / cupyx sparse
-        Square matrix. scipy sparse input is stored as ``csr_array``.
-    b : array
-        Right-hand side of length ``n``.
+    A : scipy.sparse matrix, ndarray, LinearOperator, cupy array / cupyx sparse, PETSc Mat
+        Square matrix. scipy sparse input is stored as ``csr_array``. An
+        assembled PETSc AIJ ``Mat`` (sequential or MPI) is stored as its scipy
+        CSR copy (every rank holds the whole matrix) and kept, with the Vecs,
+        in ``meta['petsc']`` for the ``petsc-*`` methods.
+    b : array or PETSc Vec
+        Right-hand side of length ``n``. When ``b`` is a PETSc Vec, solutions
+        come back as Vecs laid out like it (see :meth:`output`).
     x0 : array, optional
         Initial guess (default zeros). Used as the warm start in sequences.
     exact : array, optional
@@ -185,6 +189,12 @@ class LinearProblem:
     kind = "linear"
 
     def __post_init__(self) -> None:
+        handles = {name: getattr(self, name) for name in ("A", "b", "x0", "exact")
+                   if backend.is_petsc(getattr(self, name))}
+        if handles:  # PETSc Mat / Vec in: scipy / numpy copies here, the handles in meta
+            self.meta = {**self.meta, "petsc": handles}
+            for name, obj in handles.items():
+                setattr(self, name, backend.petsc_to_host(obj, name))
         self.A = _as_matrix(self.A)
         shape = tuple(self.A.shape)
         if len(shape) != 2 or shape[0] != shape[1]:
@@ -229,6 +239,21 @@ class LinearProblem:
         if backend.is_torch(start):
             return start.clone().to(self.b.dtype)
         return np.array(start, dtype=self.b.dtype, copy=True)
+
+    def output(self, x: Any) -> Any:
+        """A solution in the input's form: a PETSc Vec laid out like ``b`` if b was one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = LinearProblem(np.eye(2), np.ones(2))
+        >>> p.output(np.array([1.0, 1.0]))
+        array([1., 1.])
+        """
+        handles = self.meta.get("petsc", {})
+        if "b" in handles:
+            return backend.petsc_vec_like(x, handles["b"])
+        return x
 
     def to_grid(self, x: Any) -> np.ndarray:
         """Lay a solution vector out on ``grid_shape`` (NaN in removed cells).
