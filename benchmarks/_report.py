@@ -59,6 +59,16 @@ def write_section(name: str, body: str) -> None:
     DOCS.write_text(text)
 
 
+def ratio_table(rows: list[tuple], peer: str = "peer") -> list[str]:
+    """Markdown lines of a timing table: rows of (what, comparison, unisolve time, peer time,
+    ratio, target, notes); the ratio in bold."""
+    lines = [f"| what | comparison | unisolve | {peer} | ratio | target | notes |",
+             "|---|---|---:|---:|---:|---|---|"]
+    lines += [f"| {what} | {comp} | {ours} | {theirs} | **{ratio:.2f}** | {target} | {note} |"
+              for what, comp, ours, theirs, ratio, target, note in rows]
+    return lines
+
+
 def header(command: str) -> str:
     return (f"- date: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}\n"
             f"- machine: {machine()}\n"

@@ -148,11 +148,7 @@ def main(argv=None) -> int:
                  f"{k['pyamg_res']:.1e}"))
     print(rows[-1], flush=True)
 
-    table = ["| what | comparison | unisolve | peer | ratio | target | notes |",
-             "|---|---|---:|---:|---:|---|---|"]
-    for what, comp, ours, peer, ratio, target, note in rows:
-        table.append(f"| {what} | {comp} | {ours} | {peer} | **{ratio:.2f}** | {target} | "
-                     f"{note} |")
+    table = _report.ratio_table(rows)
     body = ("## Linear solvers and kernels (`benchmarks/linear.py`)\n\n"
             + _report.header(_report.command_line())
             + f"- SOR ω = {OMEGA}, one forward sweep, median of {rep_sweep} interleaved runs; "

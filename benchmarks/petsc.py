@@ -229,11 +229,7 @@ def main(argv=None) -> int:
 
     mpi = None if args.skip_mpi else bench_mpi(mpi_nx, mpi_steps)
 
-    table = ["| what | comparison | unisolve | PETSc | ratio | target | notes |",
-             "|---|---|---:|---:|---:|---|---|"]
-    for what, comp, ours, theirs, ratio, target, note in rows:
-        table.append(f"| {what} | {comp} | {ours} | {theirs} | **{ratio:.2f}** | {target} | "
-                     f"{note} |")
+    table = _report.ratio_table(rows, peer="PETSc")
     heat_rows = ["| ω | total CG iterations | per step | ratio to best fixed |",
                  "|---|---:|---:|---:|"]
     for w, total in totals.items():

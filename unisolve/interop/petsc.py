@@ -671,6 +671,7 @@ class BanditSOR:
         self.omega = float(self.fixed) if self.fixed is not None else 1.0
         self.P: PETSc.Mat | None = None
         self._mpi: Any = None
+        self._drawn = False  # True between this rank's learner choosing ω and its update
 
     def _configure(self, omega: Any, sweep: str, its: int, grid: Any, seed: int) -> None:
         if sweep not in ("ssor", "sor"):
@@ -750,7 +751,8 @@ class BanditSOR:
             return
         size = pc.getComm().getSize()
         comm = self._comm(pc) if size > 1 else None
-        choice = self.learner.choose() if comm is None or comm.Get_rank() == 0 else None
+        self._drawn = comm is None or comm.Get_rank() == 0  # this rank's learner chose
+        choice = self.learner.choose() if self._drawn else None
         self.omega = float(choice if comm is None else comm.bcast(choice, root=0))
 
     def apply(self, pc: PETSc.PC, x: PETSc.Vec, y: PETSc.Vec) -> None:
@@ -765,8 +767,9 @@ class BanditSOR:
         cost = its if ksp.getConvergedReason() > 0 else max(its, int(ksp.getTolerances()[3]))
         self.omegas.append(self.omega)
         self.iterations.append(its)
-        if self.learner is not None and self.learner._pending is not None:
-            self.learner.update(max(cost, 1))
+        if self._drawn:
+            self.learner.update(max(cost, 1))  # costs are >= 1 (a solve at x0 costs 1)
+            self._drawn = False
 
     def reset(self, pc: PETSc.PC) -> None:
         """Drop the matrix reference (a new one comes with the next setUp)."""
