@@ -42,7 +42,7 @@ import _report
 from petsc4py import PETSc
 
 import unisolve as us
-from unisolve.interop.petsc import most_used, to_petsc
+from unisolve.interop.petsc import most_used, scoped_options, to_petsc
 from unisolve.interop.petsc_heat import heat_dmda
 from unisolve.solvers.kernels.sor_csr import inverse_diagonal, sor_sweep
 from unisolve.solvers.omega import DEFAULT_GRID
@@ -53,12 +53,7 @@ LEARNER_SEEDS = (0, 1, 2)
 
 def _ksp(A: PETSc.Mat, options: str, rtol: float, max_it: int) -> PETSc.KSP:
     """A KSP configured only by PETSc options (PETSc's own convergence test)."""
-    prefix = f"bench{_ksp.count}_"
-    _ksp.count += 1
-    db = PETSc.Options()
-    db.prefixPush(prefix)
-    db.insertString(options)
-    db.prefixPop()
+    prefix, _ = scoped_options(options)
     ksp = PETSc.KSP().create(PETSc.COMM_SELF)
     ksp.setOptionsPrefix(prefix)
     ksp.setOperators(A)
@@ -66,9 +61,6 @@ def _ksp(A: PETSc.Mat, options: str, rtol: float, max_it: int) -> PETSc.KSP:
     ksp.setFromOptions()
     ksp.setUp()
     return ksp
-
-
-_ksp.count = 0
 
 
 def bench_sor(p, sweeps: int, repeats: int) -> dict:
@@ -103,38 +95,35 @@ def bench_krylov(p, repeats: int, rtol: float = 1e-8) -> dict:
     M = to_petsc(A)
     bv = to_petsc(b)
     maxit = 20 * p.n
-    out: dict = {}
+    counts: dict = {}  # label -> iterations and ‖r‖/‖b‖ of its last run
 
-    def native(options):
+    def native(label, options):
         ksp = _ksp(M, options, rtol, maxit)
         xv = to_petsc(np.zeros_like(b))
 
         def run():
             xv.set(0.0)
             ksp.solve(bv, xv)
-            out.setdefault(options, {})["its"] = ksp.getIterationNumber()
-            out[options]["res"] = float(np.linalg.norm(b - A @ xv.getArray()) /
-                                        np.linalg.norm(b))
+            counts[label] = {"its": ksp.getIterationNumber(),
+                             "res": float(np.linalg.norm(b - A @ xv.getArray())
+                                          / np.linalg.norm(b))}
         return run
 
-    def ours(method, **options):
+    def ours(label, method, **options):
         def run():
             r = us.solve(p, method=method, rtol=rtol, maxiter=maxit, **options)
-            out.setdefault((method, tuple(options)), {})["its"] = r.iterations
-            out[(method, tuple(options))]["res"] = r.residuals[-1] / np.linalg.norm(b)
+            counts[label] = {"its": r.iterations, "res": r.residuals[-1] / np.linalg.norm(b)}
         return run
 
     cg_opts = "-ksp_type cg -pc_type none -ksp_norm_type unpreconditioned"
     ssor_opts = (f"-ksp_type cg -pc_type sor -pc_sor_symmetric -pc_sor_omega {OMEGA} "
                  "-ksp_norm_type unpreconditioned")
-    fns = {"cg": ours("cg"), "KSPCG": native(cg_opts),
-           "ssor-pcg": ours("ssor-pcg", omega=OMEGA), "KSPCG+SSOR": native(ssor_opts),
-           "petsc-cg": ours("petsc-cg")}
-    ours("cg")()  # compile the numba kernels before timing
+    fns = {"cg": ours("cg", "cg"), "KSPCG": native("KSPCG", cg_opts),
+           "ssor-pcg": ours("ssor-pcg", "ssor-pcg", omega=OMEGA),
+           "KSPCG+SSOR": native("KSPCG+SSOR", ssor_opts),
+           "petsc-cg": ours("petsc-cg", "petsc-cg")}
+    fns["cg"]()  # compile the numba kernels before timing
     times = _report.median_times(fns, repeats)
-    counts = {"cg": out[("cg", ())], "KSPCG": out[cg_opts],
-              "ssor-pcg": out[("ssor-pcg", ("omega",))], "KSPCG+SSOR": out[ssor_opts],
-              "petsc-cg": out[("petsc-cg", ())]}
     return {"times": times, "counts": counts}
 
 

@@ -68,7 +68,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(
         "unisolve.interop.petsc needs petsc4py: `pip install 'unisolve[petsc]'`, or "
         "`make petsc` in a source checkout (installs MPICH and builds PETSc; the first "
-        "build takes about 12 minutes)"
+        "build takes about 18 minutes)"
     ) from exc
 
 from ..problems.linear import LinearProblem
@@ -86,6 +86,7 @@ __all__ = [
     "petsc_gmres",
     "petsc_ksp",
     "petsc_sor",
+    "scoped_options",
     "to_host",
     "to_petsc",
     "vec_like",
@@ -130,7 +131,7 @@ def _check_mat(A: Any, name: str) -> None:
         )
 
 
-def mat_to_csr(A: PETSc.Mat) -> sp.csr_array:
+def mat_to_csr(A: PETSc.Mat, name: str = "A") -> sp.csr_array:
     """An assembled AIJ Mat as a scipy CSR copy of the whole matrix.
 
     A distributed (``mpiaij``) matrix is gathered: every rank gets all rows.
@@ -150,7 +151,7 @@ def mat_to_csr(A: PETSc.Mat) -> sp.csr_array:
     array([[ 2., -1.],
            [-1.,  2.]])
     """
-    _check_mat(A, "A")
+    _check_mat(A, name)
     shape = A.getSize()
     indptr, indices, data = A.getValuesCSR()  # own rows, global column indices
     if A.getComm().getSize() > 1:
@@ -194,8 +195,7 @@ def to_host(obj: Any, name: str = "A") -> Any:
     array([1., 1., 1.])
     """
     if isinstance(obj, PETSc.Mat):
-        _check_mat(obj, name)
-        return mat_to_csr(obj)
+        return mat_to_csr(obj, name)
     if isinstance(obj, PETSc.Vec):
         return vec_to_numpy(obj)
     raise TypeError(
@@ -237,14 +237,12 @@ def to_petsc(x: Any, comm: PETSc.Comm | None = None) -> PETSc.Mat | PETSc.Vec:
         A.sum_duplicates()
         A.sort_indices()
         n_rows, n_cols = A.shape
-        lo, hi = _ownership(n_rows, comm) if comm.getSize() > 1 else (0, n_rows)
-        local = A[lo:hi] if (lo, hi) != (0, n_rows) else A
+        local, size = A, (n_rows, n_cols)
+        if comm.getSize() > 1:  # this rank's rows of PETSc's default split
+            (lo, hi), (clo, chi) = _ownership(n_rows, comm), _ownership(n_cols, comm)
+            local, size = A[lo:hi], ((hi - lo, n_rows), (chi - clo, n_cols))
         indptr = local.indptr.astype(PETSc.IntType)
         indices = local.indices.astype(PETSc.IntType)
-        size: Any = (n_rows, n_cols)
-        if comm.getSize() > 1:
-            clo, chi = _ownership(n_cols, comm)
-            size = ((hi - lo, n_rows), (chi - clo, n_cols))
         mat = PETSc.Mat().createAIJ(size=size, csr=(indptr, indices, local.data), comm=comm)
         mat.assemble()
         return mat
@@ -273,10 +271,22 @@ def vec_like(x: np.ndarray, template: PETSc.Vec) -> PETSc.Vec:
 
 
 # ----------------------------------------------------------------------------- KSP under our API
-def _options_scope(options: str) -> tuple[str, list[str]]:
-    """Insert ``options`` under a fresh prefix; return the prefix and the keys to delete."""
-    _options_scope.counter = getattr(_options_scope, "counter", 0) + 1
-    prefix = f"unisolve{_options_scope.counter}_"
+def scoped_options(options: str) -> tuple[str, list[str]]:
+    """Insert PETSc ``options`` under a fresh prefix; return the prefix and the keys added.
+
+    Give the prefix to a KSP (``ksp.setOptionsPrefix``) so only it sees them; delete
+    the keys afterwards (``PETSc.Options().delValue``) to leave the database as it was.
+
+    Examples
+    --------
+    >>> prefix, keys = scoped_options("-ksp_type cg -pc_type jacobi")
+    >>> [k[len(prefix):] for k in keys]
+    ['ksp_type', 'pc_type']
+    >>> for k in keys:
+    ...     PETSc.Options().delValue(k)
+    """
+    scoped_options.counter = getattr(scoped_options, "counter", 0) + 1
+    prefix = f"unisolve{scoped_options.counter}_"
     db = PETSc.Options()
     before = set(db.getAll())
     db.prefixPush(prefix)
@@ -395,7 +405,7 @@ def _solve_with_ksp(problem: LinearProblem, defaults: str, name: str, *, options
     x.setArray(np.asarray(start, dtype=np.float64)[lo:hi])
     nonzero_start = bool(np.any(start))
     everything = f"{defaults} {options}".strip()
-    prefix, keys = _options_scope(everything)
+    prefix, keys = scoped_options(everything)
     ksp = PETSc.KSP().create(comm)
     r = b.duplicate()
     try:
@@ -783,8 +793,7 @@ class BanditSOR:
         """The lines ``-ksp_view`` prints under ``Python: ...BanditSOR``."""
         how = (f"fixed omega = {self.fixed:g}" if self.fixed is not None else
                f"omega learned by {self.learner.name!r} over {self.learner.d} weights in "
-               f"[{self.learner.grid[0]:g}, {self.learner.grid[-1]:g}]"
-               if self.learner is not None else "omega learned on rank 0")
+               f"[{self.learner.grid[0]:g}, {self.learner.grid[-1]:g}] (rank 0 draws)")
         viewer.printfASCII(f"  BanditSOR (unisolve): {self.sweep.upper()} x {self.its} "
                            f"sweep(s) of MatSOR, {how}\n")
         if self.omegas:
