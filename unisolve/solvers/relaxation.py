@@ -44,7 +44,11 @@ from .. import backend
 from ..problems.linear import LinearProblem
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
-from .kernels.red_black import red_black_sor_sweep_2d, red_black_sor_sweep_3d
+from .kernels.red_black import (
+    red_black_sor_solve,
+    red_black_sor_sweep_2d,
+    red_black_sor_sweep_3d,
+)
 from .kernels.sor_csr import (
     SOLVE_CONVERGED,
     SOLVE_DIVERGED,
@@ -285,38 +289,43 @@ def jacobi(
                     {"omega": omega})
 
 
+def _stencil_grids(problem: LinearProblem, system: _System, name: str) -> tuple:
+    """``(x, b, d, o)``: x and b as grid views of the stencil, its two coefficients."""
+    stencil = problem.stencil
+    if stencil is None:
+        raise ValueError(
+            f"ordering='red-black' in method {name!r} needs a constant-coefficient "
+            "stencil problem (problem.stencil), and this problem has none: use "
+            "ordering='natural', or a stencil problem such as "
+            "unisolve.problems.poisson2d(n) / poisson3d(n) without coeff/obstacle"
+        )
+    shape = tuple(int(m) for m in stencil.shape)
+    x, b = system.x, system.b
+    if int(np.prod(shape)) != x.shape[0]:
+        raise ValueError(
+            f"problem.stencil has shape {shape} but A has {x.shape[0]} rows: the "
+            "stencil does not describe A; use ordering='natural'"
+        )
+    return x.reshape(shape), b.reshape(shape), float(stencil.diagonal), float(stencil.offdiagonal)
+
+
 def _sor_step(
     problem: LinearProblem, system: _System, omega: float, sweep: str, ordering: str, name: str
 ) -> Callable[[], None]:
     """The in-place sweep ``step()`` for the given direction, ordering and device."""
-    x, b = system.x, system.b
     if ordering == "red-black":
-        stencil = problem.stencil
-        if stencil is None:
-            raise ValueError(
-                f"ordering='red-black' in method {name!r} needs a constant-coefficient "
-                "stencil problem (problem.stencil), and this problem has none: use "
-                "ordering='natural', or a stencil problem such as "
-                "unisolve.problems.poisson2d(n) / poisson3d(n) without coeff/obstacle"
-            )
-        shape = tuple(int(m) for m in stencil.shape)
-        if int(np.prod(shape)) != x.shape[0]:
-            raise ValueError(
-                f"problem.stencil has shape {shape} but A has {x.shape[0]} rows: the "
-                "stencil does not describe A; use ordering='natural'"
-            )
-        grid_x, grid_b = x.reshape(shape), b.reshape(shape)
-        d, o = float(stencil.diagonal), float(stencil.offdiagonal)
+        grid_x, grid_b, d, o = _stencil_grids(problem, system, name)
         if system.gpu:
             from .kernels.red_black_cupy import red_black_sor_sweep_cupy as kernel
         else:
-            kernel = red_black_sor_sweep_2d if len(shape) == 2 else red_black_sor_sweep_3d
+            kernel = red_black_sor_sweep_2d if grid_x.ndim == 2 else red_black_sor_sweep_3d
 
         def step() -> None:
             # (S) on all red nodes, then all black (order per `sweep`), in place
             kernel(grid_x, grid_b, d, o, omega, sweep)
 
         return step
+    x, b = system.x, system.b
     if system.gpu:
         raise ValueError(
             f"ordering='natural' in method {name!r} is a sequential sweep with no GPU "
@@ -351,7 +360,10 @@ def _sor(
     ordering = _check_choice(ordering, ORDERINGS, "ordering")
     system = _system(problem, x0, name)
     info = {"omega": omega, "sweep": sweep, "ordering": ordering}
-    if callback is None and ordering == "natural" and not system.gpu:
+    if callback is None and not system.gpu:
+        if ordering == "red-black":
+            return _sor_red_black_compiled(problem, system, omega, sweep, name, rtol, atol,
+                                           maxiter, info)
         return _sor_compiled(system, omega, sweep, name, rtol, atol, maxiter, info)
     step = _sor_step(problem, system, omega, sweep, ordering, name)
     return _iterate(system, step, _residual(system)[1], name, rtol, atol, maxiter, callback,
@@ -383,6 +395,27 @@ def _sor_compiled(system: _System, omega: float, sweep: str, name: str, rtol: fl
         sweep != "backward", sweep != "forward", threshold, maxiter, 1e8, residuals,
     )
     return Result(x=system.to_output(x), status=_STATUS[code], iterations=int(its),
+                  residuals=residuals[: its + 1].tolist(), method=name,
+                  info={**info, "threshold": threshold, "maxiter": maxiter})
+
+
+def _sor_red_black_compiled(problem: LinearProblem, system: _System, omega: float, sweep: str,
+                            name: str, rtol: float, atol: float, maxiter: int | None,
+                            info: dict) -> Result:
+    """The whole red-black solve in numba chunks (no callback to honour).
+
+    The same sweeps and stopping rule as the :func:`_iterate` loop; the true
+    residual is computed matrix-free in the sweep's own pass over the grid (it
+    equals ``‖b − A x‖`` to rounding), and the serial or parallel kernel is
+    chosen by measured time (:func:`~unisolve.solvers.kernels.red_black.red_black_sor_solve`).
+    """
+    grid_x, grid_b, d, o = _stencil_grids(problem, system, name)
+    maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
+    threshold = max(rtol * float(np.linalg.norm(system.b)), atol)
+    residuals = np.empty(maxiter + 1)
+    its, code = red_black_sor_solve(grid_x, grid_b, d, o, omega, sweep, threshold, maxiter,
+                                    1e8, residuals)
+    return Result(x=system.to_output(system.x), status=_STATUS[code], iterations=int(its),
                   residuals=residuals[: its + 1].tolist(), method=name,
                   info={**info, "threshold": threshold, "maxiter": maxiter})
 
