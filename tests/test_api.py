@@ -1,4 +1,7 @@
-"""solve(), the registry, Result / SequenceResult and the callback contract."""
+"""solve(), the registry, Result / SequenceResult, the callback contract, import directions."""
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,7 +76,12 @@ def test_sequence_warm_starts_and_totals():
     rs = us.solve(seq, method="cg", progress=False, rtol=1e-10)
     assert isinstance(rs, us.SequenceResult) and len(rs) == 5
     assert rs.total_iterations == sum(r.iterations for r in rs.results)
-    assert rs.total_time == pytest.approx(sum(r.time for r in rs.results))
+    # total = solve + setup + learner + assembly, each summed over the steps
+    times = rs.info["times"]
+    assert rs.total_time == pytest.approx(sum(times[k].sum() for k in times), rel=1e-12)
+    assert rs.solve_time >= sum(r.time for r in rs.results)  # the call, glue included
+    assert rs.setup_time == rs.learner_time == 0.0 and rs.assembly_time > 0
+    assert rs.wall_time >= rs.total_time
     ref = seq.reference()
     err = np.linalg.norm(rs.results[-1].x - ref[-1]) / np.linalg.norm(ref[-1])
     assert err < 1e-8
@@ -123,3 +131,77 @@ def test_monitor_divergence_and_nonfinite():
     assert m.step(None, float("nan")) is Status.NONFINITE
     for s in Status:
         assert isinstance(s.message, str) and s.message
+
+
+def test_sequence_result_built_by_hand_reports_its_parts():
+    ok = us.Status.CONVERGED
+    results = [us.Result(None, ok, 3, [1.0] * 4, time=0.5, info={"setup_time": 0.2}),
+               us.Result(None, ok, 2, [1.0] * 3, time=0.25, info={"learner_time": 0.1})]
+    rs = us.SequenceResult(results)
+    assert (rs.solve_time, rs.setup_time, rs.learner_time, rs.assembly_time) == (
+        pytest.approx(0.55), 0.2, 0.1, 0.0)
+    assert rs.total_time == pytest.approx(0.85) and rs.wall_time == rs.total_time
+
+
+def test_sequence_loop_with_an_injected_clock():
+    from unisolve.sequence import run_sequence
+
+    ticks = iter(range(1000))
+    seq = us.problems.shifted_laplacian_sequence(T=3, seed=0)
+
+    def solve_one(problem):
+        r = get_method("cg").func(problem)
+        r.info["setup_time"], r.info["learner_time"] = 0.25, 0.5
+        next(ticks)  # the solve takes one tick more than the others
+        return r
+
+    rs = run_sequence(seq, solve_one, "cg", progress=False, clock=lambda: float(next(ticks)))
+    times = rs.info["times"]
+    assert times["assembly"].tolist() == [1.0] * 3  # one tick per instance
+    assert times["setup"].tolist() == [0.25] * 3 and times["learner"].tolist() == [0.5] * 3
+    assert times["solve"].tolist() == [2.0 - 0.75] * 3  # the call (2 ticks) minus the rest
+    assert rs.total_time == 9.0
+
+
+def test_api_still_exports_the_sequence_loop():
+    from unisolve import api, sequence
+
+    assert api.run_sequence is sequence.run_sequence
+
+
+def _imports(path: Path) -> set:
+    """The unisolve modules ``path`` imports (anywhere in it, functions included)."""
+    parts = list(path.relative_to(Path(us.__file__).parents[1]).with_suffix("").parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = [p for p in package if p != "__init__"]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            if node.module:
+                found.add(".".join([*base, node.module]))
+            else:
+                found.update(".".join([*base, a.name]) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("unisolve"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("unisolve"))
+    return found
+
+
+def test_import_directions():
+    """DESIGN.md: the sequence loop is a ground-floor module; nothing below api imports it."""
+    root = Path(us.__file__).parent
+    graph = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        graph[name.removesuffix(".__init__")] = _imports(path)
+    assert graph["unisolve.sequence"] <= {"unisolve.result", "unisolve.progress"}
+    for leaf in ("unisolve.result", "unisolve.progress", "unisolve.registry"):
+        assert graph[leaf] == set(), leaf
+    assert graph["unisolve.api"] <= {"unisolve.registry", "unisolve.result",
+                                     "unisolve.sequence", "unisolve.progress"}
+    users_of_api = {m for m, deps in graph.items() if "unisolve.api" in deps}
+    assert users_of_api <= {"unisolve"}, users_of_api  # only the package's front door
+    for module in ("unisolve.solvers.tuning", "unisolve.solvers.reuse", "unisolve.solvers.auto"):
+        assert "unisolve.sequence" in graph[module]

@@ -2,7 +2,10 @@
 
 A linear-sequence problem is solved instance by instance, in order, each
 instance built from the previous solution (warm start) when the sequence says
-so, with a tqdm progress bar (``progress=False`` turns it off).
+so, with a tqdm progress bar (``progress=False`` turns it off), by the loop of
+:mod:`unisolve.sequence` (also re-exported here as ``run_sequence``); methods
+that learn across instances (ω learners, preconditioner reuse, ``method="auto"``)
+attach a ``solve_sequence`` hook to their function and run that loop themselves.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import math
 import time
 from typing import Any
 
-from .progress import progress as progress_bar
 from .registry import default_method, get_method
 from .result import Result, SequenceResult
+from .sequence import run_sequence
 
-__all__ = ["solve"]
+__all__ = ["run_sequence", "solve"]
 
 
 def _check_common(options: dict) -> None:
@@ -86,28 +89,8 @@ def _solve_sequence(seq: Any, method: Any, options: dict, progress: bool) -> Seq
                 return out
     label = method if isinstance(method, str) else (
         default_method("linear") if method is None else type(method).__name__)
-    results = run_sequence(seq, lambda problem: _run(problem, method, dict(options)), label,
-                           progress)
-    return SequenceResult(results=results, info={"sequence": seq.name})
-
-
-def run_sequence(seq: Any, solve_one: Any, label: str, progress: bool) -> list[Result]:
-    """Solve the instances in order, each built from the previous solution.
-
-    ``solve_one(problem) -> Result``; the bar shows the iterations (and the ω
-    used, when the result records one) of the last solve.
-    """
-    results: list[Result] = []
-    previous = None
-    bar = progress_bar(range(len(seq)), f"{label} on {seq.name or 'sequence'}",
-                        disable=not progress)
-    for t in bar:
-        res = solve_one(seq.instance(t, previous))
-        results.append(res)
-        previous = res.x
-        extra = {"omega": f"{res.info['omega']:.3g}"} if "omega" in res.info else {}
-        bar.set_postfix(its=res.iterations, **extra, refresh=False)
-    return results
+    return run_sequence(seq, lambda problem: _run(problem, method, dict(options)), label,
+                        progress)
 
 
 def solve(problem: Any, method: Any = None, *, progress: bool = True, **options: Any):
@@ -120,7 +103,11 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
     method : str or object, optional
         A registered name (``unisolve.methods()`` lists them) or an object with
         ``.solve(problem, **options)``. Default: the default method of the
-        problem's kind (``"cg"`` for linear systems).
+        problem's kind (``"cg"`` for linear systems). On a sequence,
+        ``"auto"`` picks among solver configurations by wall time
+        (:mod:`unisolve.solvers.auto`), and ``"pcg"`` with a named
+        preconditioner keeps it while it pays (``reuse="auto"``,
+        :mod:`unisolve.solvers.reuse`).
     progress : bool
         Show a progress bar: over the instances of a sequence, or over the
         training steps of a learned PDE method (``"pinn"``, ``"lpinn"``).
@@ -133,6 +120,9 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
     Returns
     -------
     Result or SequenceResult
+        A sequence gives one Result per instance; its time is split into
+        ``solve_time``, ``setup_time``, ``learner_time`` and ``assembly_time``
+        (summing to ``total_time``).
 
     Raises
     ------

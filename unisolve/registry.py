@@ -31,15 +31,33 @@ class MethodSpec:
     options: tuple
     defaults: dict
 
+    @property
+    def sequence_options(self) -> dict:
+        """Options only a sequence gives a use to, ``{name: validator}``.
+
+        A method's ``solve_sequence`` hook declares them by setting the function's
+        ``sequence_options`` attribute (e.g. ``reuse`` for ``pcg``). They are
+        accepted and validated on a single problem too, where they change nothing.
+        """
+        return getattr(self.func, "sequence_options", {})
+
     def check_options(self, options: dict) -> None:
-        """Raise ``TypeError`` naming any option this method does not accept."""
-        unknown = [k for k in options if k not in self.options and k not in COMMON_OPTIONS]
+        """Raise ``TypeError`` naming any option this method does not accept.
+
+        Values of the :attr:`sequence_options` are checked by their validators.
+        """
+        extra = self.sequence_options
+        unknown = [k for k in options
+                   if k not in self.options and k not in COMMON_OPTIONS and k not in extra]
         if unknown:
-            accepted = ", ".join(sorted(set(self.options) | set(COMMON_OPTIONS)))
+            accepted = ", ".join(sorted(set(self.options) | set(COMMON_OPTIONS) | set(extra)))
             raise TypeError(
                 f"method {self.name!r} got unknown option(s) {', '.join(map(repr, unknown))}; "
                 f"accepted options are: {accepted}"
             )
+        for name, check in extra.items():
+            if name in options:
+                check(options[name])
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,24 @@ class Result:
 class SequenceResult:
     """One :class:`Result` per instance of a sequence, in order, plus totals.
 
+    Where the time went (seconds, summed over the steps):
+
+    * :attr:`solve_time` — the solves: iterations and their glue;
+    * :attr:`setup_time` — building preconditioners (AMG hierarchies, IC(0)
+      factors), charged to the step that built;
+    * :attr:`learner_time` — choosing and learning ω or the configuration
+      (``omega="auto"``, ``method="auto"``, including the bandit's one-time
+      warm-up of its candidates);
+    * :attr:`assembly_time` — building the instances (``seq.instance(t, prev)``);
+    * :attr:`total_time` — their sum, which is exactly the loop's measured time of
+      every step (instance + solve call); :attr:`wall_time` is the whole loop,
+      the progress bar included.
+
+    ``info["times"]`` has the per-step arrays (keys ``"solve"``, ``"setup"``,
+    ``"learner"``, ``"assembly"``). A ``SequenceResult`` built by hand without
+    them counts ``Result.time`` (minus ``info["setup_time"]``) as solve time and
+    no assembly.
+
     Examples
     --------
     >>> import unisolve as us
@@ -107,6 +125,9 @@ class SequenceResult:
     >>> rs = us.solve(seq, method="cg", progress=False)
     >>> len(rs.results), rs.total_iterations == sum(r.iterations for r in rs.results)
     (3, True)
+    >>> parts = rs.solve_time + rs.setup_time + rs.learner_time + rs.assembly_time
+    >>> abs(rs.total_time - parts) < 1e-12, rs.setup_time
+    (True, 0.0)
     """
 
     results: list
@@ -116,9 +137,48 @@ class SequenceResult:
     def total_iterations(self) -> int:
         return sum(r.iterations for r in self.results)
 
+    def _part(self, name: str) -> float:
+        times = self.info.get("times")
+        if times is not None:
+            return float(sum(times[name]))
+        setup = sum(float(r.info.get("setup_time", 0.0)) for r in self.results)
+        if name == "setup":
+            return setup
+        if name == "learner":
+            return sum(float(r.info.get("learner_time", 0.0)) for r in self.results)
+        if name == "solve":
+            return sum(r.time for r in self.results) - setup
+        return 0.0  # assembly: not measured outside the loop
+
+    @property
+    def solve_time(self) -> float:
+        """Seconds in the solves (iterations and glue), without set-up and learner."""
+        return self._part("solve")
+
+    @property
+    def setup_time(self) -> float:
+        """Seconds building preconditioners (hierarchies, factors)."""
+        return self._part("setup")
+
+    @property
+    def learner_time(self) -> float:
+        """Seconds choosing / learning ω or the configuration."""
+        return self._part("learner")
+
+    @property
+    def assembly_time(self) -> float:
+        """Seconds building the instances (``seq.instance``)."""
+        return self._part("assembly")
+
     @property
     def total_time(self) -> float:
-        return sum(r.time for r in self.results)
+        """``solve_time + setup_time + learner_time + assembly_time``."""
+        return self.solve_time + self.setup_time + self.learner_time + self.assembly_time
+
+    @property
+    def wall_time(self) -> float:
+        """Seconds of the whole loop, progress bar included (``total_time`` if unknown)."""
+        return float(self.info.get("wall_time", self.total_time))
 
     @property
     def converged(self) -> bool:
@@ -133,11 +193,13 @@ class SequenceResult:
 
     def __repr__(self) -> str:
         n_conv = sum(r.converged for r in self.results)
-        method = self.results[0].method if self.results else ""
+        method = self.info.get("method") or (self.results[0].method if self.results else "")
         return (
             f"SequenceResult(method={method!r}, instances={len(self.results)}, "
             f"converged={n_conv}, total_iterations={self.total_iterations}, "
-            f"total_time={self.total_time:.3g}s)"
+            f"total_time={self.total_time:.3g}s = solve {self.solve_time:.3g} + setup "
+            f"{self.setup_time:.3g} + learner {self.learner_time:.3g} + assembly "
+            f"{self.assembly_time:.3g})"
         )
 
 

@@ -1,17 +1,35 @@
 """Classical solvers, one module per method family; importing registers them."""
 
-from . import bcd, halpern, krylov, mac_projection, omega, relaxation, sketch_newton, tuning, young
+from . import (
+    auto,
+    bcd,
+    halpern,
+    krylov,
+    mac_projection,
+    omega,
+    relaxation,
+    reuse,
+    sketch_newton,
+    tuning,
+    young,
+)
+from .auto import ConfigBandit, SolverTuner
 from .omega import AutoOmega, ChebCB, OmegaLearner, TsallisINF, TsallisINFCB, make_learner
+from .reuse import ReusingPCG
 from .tuning import OmegaTuner
 from .young import optimal_omega
 
 __all__ = [
     "AutoOmega",
     "ChebCB",
+    "ConfigBandit",
     "OmegaLearner",
     "OmegaTuner",
+    "ReusingPCG",
+    "SolverTuner",
     "TsallisINF",
     "TsallisINFCB",
+    "auto",
     "bcd",
     "halpern",
     "krylov",
@@ -20,6 +38,7 @@ __all__ = [
     "omega",
     "optimal_omega",
     "relaxation",
+    "reuse",
     "sketch_newton",
     "tuning",
     "young",

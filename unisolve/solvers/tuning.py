@@ -27,6 +27,7 @@ import numpy as np
 from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
+from ..sequence import run_sequence
 from .krylov import ssor_pcg
 from .omega import ALIASES, LEARNERS, OmegaLearner, make_learner
 from .relaxation import sor, ssor
@@ -212,10 +213,9 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
     """Solve a :class:`LinearSequence` with ω from a learner (``solve()`` calls this).
 
     Returns ``NotImplemented`` for a numeric ``omega`` (the plain loop of
-    :func:`unisolve.solve` handles it).
+    :func:`unisolve.solve` handles it). Each step's ``info["learner_time"]`` is
+    the tuner's time outside the solve (choosing ω, learning from the cost).
     """
-    from ..api import run_sequence
-
     options = dict(options)
     omega = options.pop("omega", None)
     if not isinstance(omega, (str, OmegaLearner)):
@@ -232,14 +232,19 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
 
     def solve_one(problem: LinearProblem) -> Result:
         contexts.append(np.nan if problem.context is None else float(problem.context))
-        return tuner.solve(problem, context=problem.context)
+        t0 = time.perf_counter()
+        result = tuner.solve(problem, context=problem.context)
+        # the tuner's own time: choosing ω and learning (the solve is result.time)
+        result.info["learner_time"] = max(time.perf_counter() - t0 - result.time, 0.0)
+        return result
 
-    results = run_sequence(seq, solve_one, f"{method} ω={tuner.name}", progress)
-    return SequenceResult(results=results, info={
-        "sequence": seq.name, "learner": tuner.learner if tuner.learner else "optimal",
+    rs = run_sequence(seq, solve_one, f"{method} ω={tuner.name}", progress)
+    rs.info.update({
+        "method": method, "learner": tuner.learner if tuner.learner else "optimal",
         "tuner": tuner, "omegas": np.asarray(tuner.omegas),
         "contexts": np.asarray(contexts),
     })
+    return rs
 
 
 for _func, _name in ((sor, "sor"), (ssor, "ssor"), (ssor_pcg, "ssor-pcg")):
