@@ -184,6 +184,9 @@ def main(argv=None) -> int:
          f"{readme_info['iterations']} its; per iteration forced serial "
          f"{ms(r_ser['idle'])} idle / {ms(r_ser['busy'])} busy, forced 2 threads "
          f"{ms(r_par['idle'])} / {ms(r_par['busy'])}"),
+        (f"red-black SOR sweep, 2D Poisson {n_sweep}², forced serial", "busy core vs idle",
+         ms(ser["busy"]), ms(ser["idle"]), ser["busy"] / ser["idle"], "reference",
+         "one thread: what the burner costs any code on this machine"),
         (f"red-black SOR sweep, 2D Poisson {n_sweep}², idle", "automatic vs pyamg sor (CSR)",
          ms(auto["idle"]), ms(sweeps["pyamg sor"]["idle"]),
          auto["idle"] / sweeps["pyamg sor"]["idle"], "≤ 0.1", "one forward sweep"),
