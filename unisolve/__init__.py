@@ -13,9 +13,11 @@ from . import problems
 from .api import solve
 from .registry import methods
 from .result import Result, SequenceResult, Status
+from .threads import get_num_threads, num_threads, set_num_threads
 
 __all__ = ["OmegaTuner", "Result", "SequenceResult", "SolverTuner", "Status", "methods",
            "problems", "solve"]
+__all__ += ["get_num_threads", "num_threads", "set_num_threads"]  # unisolve.threads
 __version__ = "0.1.0"
 
 _LAZY = {"OmegaTuner": "unisolve.solvers.tuning", "SolverTuner": "unisolve.solvers.auto"}
