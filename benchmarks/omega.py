@@ -16,8 +16,19 @@
     hindsight from a cost table of all 20 weights on every 10th step of the
     CG trajectory, then run end to end.
 
-Writes the tables into docs/BENCHMARKS.md (sections ``omega-a``, ``omega-b``)
-and the plots into docs/img/. ``--quick`` runs a smoke-test size.
+(short) ``--short`` / :func:`short_horizon_table` (issue 24): the default learner
+    ``omega="auto"`` on short sequences, T = 200 — shifted Laplacian (high
+    variance) with SOR, ``heat_sequence(nx=50, steps=200)`` with SOR and with
+    SSOR-PCG — and T = 5000 on the shifted Laplacian: total iterations / total
+    of the best fixed grid ω, with and without the context, seeds 0–2, for the
+    learner as ``OmegaTuner`` runs it (primed with the first system's Jacobi
+    radius) and unprimed (the default before issue 24). Learners replay cost
+    tables (every grid ω on every step; for the warm-started heat sequence along
+    a reference trajectory solved to rtol 1e-12), and one end-to-end
+    ``unisolve.solve`` run per sequence kind checks the replay.
+
+Writes the tables into docs/BENCHMARKS.md (sections ``omega-a``, ``omega-b``,
+``omega-short``) and the plots into docs/img/. ``--quick`` runs a smoke-test size.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ import _report
 
 import unisolve as us
 from unisolve.solvers import omega as om
-from unisolve.solvers.young import optimal_omega
+from unisolve.solvers.young import jacobi_radius_estimate, optimal_omega
 
 GRID = om.DEFAULT_GRID
 FIXED_A = (1.0, 1.2, 1.4, 1.6, 1.8)
@@ -53,7 +64,11 @@ def cost_table(T: int, variance: str, seed: int, cache: bool = True) -> dict:
     path = CACHE / f"sor_{variance}_T{T}_s{seed}.npz"
     if cache and path.exists():
         data = np.load(path)
-        return {k: data[k] for k in data.files}
+        out = {k: data[k] for k in data.files}
+        if "beta0" not in out:  # a cache from before issue 24
+            seq = us.problems.shifted_laplacian_sequence(T=T, variance=variance, seed=seed)
+            out["beta0"] = np.array(jacobi_radius_estimate(seq.instance(0)))
+        return out
     seq = us.problems.shifted_laplacian_sequence(T=T, variance=variance, seed=seed)
     table = np.zeros((T, GRID.size), dtype=np.int64)
     star_its = np.zeros(T, dtype=np.int64)
@@ -67,6 +82,7 @@ def cost_table(T: int, variance: str, seed: int, cache: bool = True) -> dict:
         star_its[t] = us.solve(p, method="sor", omega=star[t], rtol=RTOL).iterations
     out = {"table": table, "star": star, "star_its": star_its,
            "contexts": np.asarray(seq.contexts, dtype=float),
+           "beta0": np.array(jacobi_radius_estimate(seq.instance(0))),
            "seconds": np.array(time.perf_counter() - t0)}
     if cache:
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -87,8 +103,15 @@ def learners_a(seed: int, context_range: tuple) -> dict:
     }
 
 
-def play(learner: om.OmegaLearner, table: np.ndarray, contexts: np.ndarray) -> np.ndarray:
-    """Run the bandit against a cost table: the costs it incurs, in order."""
+def play(learner: om.OmegaLearner, table: np.ndarray, contexts: np.ndarray,
+         beta0: float | None = None) -> np.ndarray:
+    """Run the bandit against a cost table: the costs it incurs, in order.
+
+    ``beta0`` (the first system's Jacobi radius) primes a learner that wants it,
+    as ``OmegaTuner`` does online.
+    """
+    if beta0 is not None and learner.wants_prime:
+        learner.prime(float(beta0))
     costs = np.empty(table.shape[0])
     for t in range(table.shape[0]):
         omega = learner.choose(contexts[t] if learner.uses_context else None)
@@ -113,7 +136,7 @@ def run_a_task(args: tuple) -> dict:
         if names is not None and name not in names:
             continue
         t0 = time.perf_counter()
-        costs = play(learner, tab["table"], tab["contexts"])
+        costs = play(learner, tab["table"], tab["contexts"], float(tab["beta0"]))
         out["learners"][name] = {"mean": float(costs.mean()),
                                  "mean_5000": float(costs[:5000].mean()),
                                  "last_1000": float(costs[-1000:].mean()),
@@ -140,7 +163,7 @@ def check_online_equals_table(T: int, variance: str, seed: int, cache: bool) -> 
     twins = learners_a(seed, seq.context_range)  # the same learners, same seeds
     for name, learner in learners_a(seed, seq.context_range).items():
         twin = twins[name]
-        offline = play(twin, tab["table"], tab["contexts"])
+        offline = play(twin, tab["table"], tab["contexts"], float(tab["beta0"]))
         rs = us.solve(seq, method="sor", omega=learner, rtol=RTOL, progress=False)
         online = np.asarray(rs.iterations, dtype=float)
         if not np.array_equal(online, offline):
@@ -382,6 +405,198 @@ def plot_b(results: list[dict]) -> str:
     return _report.save_figure(fig, "omega_heat.png")
 
 
+# ------------------------------------------------------------ (short) issue 24
+
+#: The cases of the short-horizon table: label, sequence kind, method, T.
+SHORT_CASES = (
+    ("shifted Laplacian (high), SOR", "shifted", "sor", 200),
+    ("heat nx = {nx}, SOR", "heat", "sor", 200),
+    ("heat nx = {nx}, SSOR-PCG", "heat", "ssor-pcg", 200),
+    ("shifted Laplacian (high), SOR", "shifted", "sor", 5000),
+)
+SHORT_LEARNERS = ("auto", "auto, context", "auto unprimed (before issue 24)",
+                  "auto unprimed, context")
+
+
+def heat_cost_table(nx: int, steps: int, seed: int, method: str, cache: bool = True) -> dict:
+    """Iterations of every grid ω on every step of ``heat_sequence``, warm-started.
+
+    The warm start of step t is the step-(t − 1) solution to rtol 1e-12 (CG), so
+    every policy sees the same systems; a policy's own run, which solves to rtol
+    1e-8, starts from a state within 1e-8 of it and takes the same iterations to
+    about ±1 (measured: see the end-to-end check of :func:`short_horizon_table`).
+    """
+    path = CACHE / f"heat_{method}_nx{nx}_n{steps}_s{seed}.npz"
+    if cache and path.exists():
+        data = np.load(path)
+        return {k: data[k] for k in data.files}
+    seq = us.problems.heat_sequence(nx=nx, steps=steps, seed=seed)
+    table = np.zeros((steps, GRID.size), dtype=np.int64)
+    prev = None
+    t0 = time.perf_counter()
+    for t in range(steps):
+        p = seq.instance(t, prev)
+        for j, w in enumerate(GRID):
+            r = us.solve(p, method=method, omega=float(w), rtol=RTOL)
+            table[t, j] = r.iterations if r.converged else max(r.iterations,
+                                                               int(r.info["maxiter"]))
+        prev = us.solve(p, method="cg", rtol=1e-12).x
+    out = {"table": table, "contexts": np.asarray(seq.contexts, dtype=float),
+           "context_range": np.asarray(seq.context_range, dtype=float),
+           "beta0": np.array(jacobi_radius_estimate(seq.instance(0))),
+           "seconds": np.array(time.perf_counter() - t0)}
+    if cache:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **out)
+    return out
+
+
+def _short_table(kind: str, method: str, T: int, seed: int, nx: int, cache: bool) -> dict:
+    if kind == "heat":
+        return heat_cost_table(nx, T, seed, method, cache)
+    tab = cost_table(T, "high", seed, cache)
+    seq_range = us.problems.shifted_laplacian_sequence(T=1, seed=seed).context_range
+    return {**tab, "context_range": np.asarray(seq_range, dtype=float)}
+
+
+def run_short_task(args: tuple) -> dict:
+    """One (case, seed): the cost table, then the four learners against it."""
+    label, kind, method, T, seed, nx, cache = args
+    tab = _short_table(kind, method, T, seed, nx, cache)
+    table, contexts = tab["table"], tab["contexts"]
+    context_range = tuple(float(v) for v in tab["context_range"])
+    best = float(table.sum(axis=0).min())
+    ratios, seconds = {}, {}
+    for name in SHORT_LEARNERS:
+        learner = om.AutoOmega(context_range=context_range if "context" in name else None,
+                               seed=seed)
+        beta0 = None if "unprimed" in name else float(tab["beta0"])
+        t0 = time.perf_counter()
+        ratios[name] = float(play(learner, table, contexts, beta0).sum() / best)
+        seconds[name] = (time.perf_counter() - t0) / T
+    return {"label": label, "kind": kind, "method": method, "T": T, "seed": seed,
+            "best_omega": float(GRID[int(table.sum(axis=0).argmin())]), "best_total": best,
+            "ratios": ratios, "seconds_per_round": seconds,
+            "table_seconds": float(tab["seconds"])}
+
+
+def short_end_to_end(nx: int, seed: int = 0, cache: bool = True) -> dict:
+    """``unisolve.solve(seq, omega=AutoOmega(...))`` end to end against the table replay."""
+    out = {}
+    seq = us.problems.shifted_laplacian_sequence(T=200, variance="high", seed=seed)
+    rs = us.solve(seq, method="sor", omega=om.AutoOmega(seed=seed), rtol=RTOL, progress=False)
+    tab = cost_table(200, "high", seed, cache)
+    replay = play(om.AutoOmega(seed=seed), tab["table"], tab["contexts"], float(tab["beta0"]))
+    out["shifted"] = (int(rs.total_iterations), int(replay.sum()))
+    seq = us.problems.heat_sequence(nx=nx, steps=200, seed=seed)
+    rs = us.solve(seq, method="sor", omega=om.AutoOmega(seed=seed), rtol=RTOL, progress=False)
+    tab = heat_cost_table(nx, 200, seed, "sor", cache)
+    replay = play(om.AutoOmega(seed=seed), tab["table"], tab["contexts"], float(tab["beta0"]))
+    out["heat"] = (int(rs.total_iterations), int(replay.sum()))
+    return out
+
+
+def short_horizon_table(seeds: tuple = (0, 1, 2), *, nx: int = 50, T_long: int = 5000,
+                        pcg: bool = True, jobs: int = 1, cache: bool = True,
+                        check: bool = True, command: str | None = None
+                        ) -> tuple[str, list[dict]]:
+    """Issue 24's short-horizon table: learned / best fixed grid ω, total iterations.
+
+    Parameters
+    ----------
+    seeds : tuple of int
+        Sequence seeds (the learner gets the same seed).
+    nx : int
+        Heat grid (``heat_sequence(nx, steps=200)``).
+    T_long : int
+        Length of the long shifted-Laplacian run (0 leaves it out).
+    pcg : bool
+        Include SSOR-PCG on the heat sequence.
+    jobs : int
+        Worker processes for the cost tables.
+    cache : bool
+        Reuse / keep the cost tables in ``out/omega_cache``.
+    check : bool
+        Run the end-to-end check (seed 0) that the replay matches ``unisolve.solve``.
+    command : str, optional
+        The command line for the header (default: this process's).
+
+    Returns
+    -------
+    (markdown, results)
+        The section text and one dict per (case, seed).
+    """
+    cases = [(label.format(nx=nx), kind, method, (T_long if T == 5000 else T))
+             for label, kind, method, T in SHORT_CASES
+             if (pcg or method != "ssor-pcg") and not (T == 5000 and not T_long)]
+    tasks = [(*case, seed, nx, cache) for case in cases for seed in seeds]
+    t0 = time.perf_counter()
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(run_short_task, tasks))
+    else:
+        results = [run_short_task(t) for t in tasks]
+    e2e = short_end_to_end(nx, seeds[0], cache) if check else {}
+    lines = ["## Learned relaxation on short sequences (issue 24)", "",
+             _report.header(command or _report.command_line()),
+             "Total iterations of the learner over the sequence / total of the best fixed "
+             "grid ω in hindsight (grid linspace(1, 1.95, 20), rtol 1e-8), per seed "
+             "(sequence seed = learner seed). `auto` is `omega=\"auto\"` as `OmegaTuner` "
+             "runs it: primed with the Jacobi spectral radius of the first system (closed "
+             "form here); `unprimed` is the same learner without it (the default before "
+             "issue 24: every arm tried early). `context`: the sequence's context (shift "
+             "c, diffusivity κ) and its range. Learners replay cost tables of every grid ω "
+             "on every step (heat: warm starts along a reference trajectory solved to "
+             "rtol 1e-12).", "",
+             "| sequence, method | T | learner | " + " | ".join(f"seed {s}" for s in seeds)
+             + " | mean | worst | best fixed ω |",
+             "|---|---:|---|" + "---:|" * (len(seeds) + 3)]
+    for label, _kind, method, T in cases:
+        rs = [r for r in results if (r["label"], r["method"], r["T"]) == (label, method, T)]
+        omegas = ", ".join(f"{r['best_omega']:g}" for r in rs)
+        for name in SHORT_LEARNERS:
+            vals = np.array([r["ratios"][name] for r in rs])
+            lines.append(f"| {label} | {T} | {name} | "
+                         + " | ".join(f"{v:.3f}" for v in vals)
+                         + f" | {vals.mean():.3f} | {vals.max():.3f} | {omegas} |")
+    lines += ["", "Targets of issue 24, item 4 (ratios to the best fixed grid ω):", ""]
+
+    def ratios(label: str, method: str, T: int, name: str) -> np.ndarray:
+        return np.array([r["ratios"][name] for r in results
+                         if (r["label"], r["method"], r["T"]) == (label, method, T)])
+
+    for label, _kind, method, T in cases:
+        plain = ratios(label, method, T, "auto")
+        ctx = ratios(label, method, T, "auto, context")
+        worse = float((ctx / plain).max())
+        if T == 200 and method == "sor":
+            verdict = ("met" if plain.max() <= 1.15 else
+                       "met on the mean" if plain.mean() <= 1.15 else "NOT met")
+            lines.append(f"- {label}, T = {T}: ≤ 1.15×: mean {plain.mean():.3f}, worst "
+                         f"{plain.max():.3f} ({verdict}).")
+        if T != 200:
+            lines.append(f"- {label}, T = {T}: unchanged or better than 1.07×: mean "
+                         f"{plain.mean():.3f} ({'met' if plain.mean() <= 1.07 else 'NOT met'}).")
+        lines.append(f"- {label}, T = {T}: context never worse than no context by more than "
+                     f"5%: worst seed ctx / no ctx = {worse:.3f} "
+                     f"({'met' if worse <= 1.05 else 'NOT met'}).")
+    if e2e:
+        lines += ["", f"End-to-end check (seed {seeds[0]}, `unisolve.solve(seq, method=\"sor\", "
+                  "omega=AutoOmega(seed))`, total iterations, run vs table replay): shifted "
+                  f"Laplacian T = 200: {e2e['shifted'][0]} vs {e2e['shifted'][1]} (a solve from "
+                  f"x0 = 0 is deterministic: equal); heat nx = {nx}: {e2e['heat'][0]} vs "
+                  f"{e2e['heat'][1]}."]
+    per_round = {name: 1e3 * float(np.mean([r["seconds_per_round"][name] for r in results]))
+                 for name in SHORT_LEARNERS}
+    lines += ["", "Learner time per round (choose + update, mean over all runs, this machine): "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in per_round.items()) + ".",
+              f"Run time: {time.perf_counter() - t0:.0f} s (cost tables included unless "
+              "cached).", ""]
+    if e2e and e2e["shifted"][0] != e2e["shifted"][1]:
+        raise AssertionError(f"replay and unisolve.solve differ on the shifted Laplacian: {e2e}")
+    return "\n".join(lines), results
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -398,7 +613,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--nx", type=int, nargs="+", default=[50, 100])
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--short", action="store_true",
+                    help="only the short-horizon table of issue 24 (short_horizon_table)")
+    ap.add_argument("--short-seeds", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.short:
+        body, _ = short_horizon_table(
+            tuple(range(args.short_seeds)), T_long=0 if args.quick else 5000,
+            nx=12 if args.quick else 50, pcg=not args.quick, jobs=args.jobs,
+            cache=not args.quick)
+        print(body)
+        if not args.no_write:
+            _report.write_section("omega-short", body)
+        return 0
     if args.quick:
         args.seeds, args.T, args.T_long, args.long_seeds, args.check_T = 1, 120, 0, 0, 40
         args.steps, args.nx, args.jobs = 30, [12], 1

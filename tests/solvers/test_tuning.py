@@ -19,7 +19,7 @@ from unisolve.solvers.omega import (
     make_learner,
 )
 from unisolve.solvers.tuning import OmegaTuner
-from unisolve.solvers.young import optimal_omega
+from unisolve.solvers.young import jacobi_spectral_radius, optimal_omega
 
 LEARNER_NAMES = ["tsallis", "auto", "chebcb", "tsallis-cb"]
 
@@ -76,6 +76,8 @@ def test_table_lookup_simulation_equals_solving(iteration_table, name):
     seq, table = iteration_table
     cls = LEARNER_CLASSES[name]
     learner = cls(seed=5) if cls is TsallisINF else cls(context_range=seq.context_range, seed=5)
+    if learner.wants_prime:  # what OmegaTuner does: β of the first system (closed form)
+        learner.prime(jacobi_spectral_radius(None, stencil=seq.instance(0).stencil))
     for t in range(len(seq)):
         omega = learner.choose(context=seq.contexts[t] if learner.uses_context else None)
         learner.update(table[t, np.flatnonzero(DEFAULT_GRID == omega)[0]])
@@ -85,6 +87,7 @@ def test_table_lookup_simulation_equals_solving(iteration_table, name):
     assert real.omegas == learner.omegas
     assert real.costs == learner.costs
     assert len(set(real.omegas)) > 3  # it explored: the agreement is not trivial
+    assert getattr(real, "beta", None) == getattr(learner, "beta", None)
 
 
 def test_learner_object_is_used_and_keeps_learning(iteration_table):
@@ -397,3 +400,86 @@ def test_compiled_path_serves_ssor_and_gauss_seidel(name):
     assert fast.converged and fast.iterations == slow.iterations
     np.testing.assert_array_equal(fast.x, slow.x)
     assert_same_residuals(fast, slow, p)
+
+
+# ------------------------------------------------ priming the default learner
+
+
+def test_tuner_primes_auto_with_the_first_systems_jacobi_radius(seq40):
+    tuner = OmegaTuner(method="sor", learner="auto")
+    p = seq40.instance(0)
+    r = tuner.solve(p)
+    exact = jacobi_spectral_radius(None, stencil=p.stencil)  # the closed form
+    assert tuner.prime_beta == exact and tuner.learner.beta == exact
+    # its first ω is Young's ω* of that system, to the grid
+    assert r.info["omega"] == pytest.approx(
+        DEFAULT_GRID[np.argmin(abs(DEFAULT_GRID - optimal_omega(p)))])
+    tuner.solve(seq40.instance(1))
+    assert tuner.learner.beta == exact  # once
+
+
+def test_tuner_primes_from_a_bare_matrix_by_lanczos(seq40):
+    p = seq40.instance(0)
+    tuner = OmegaTuner(method="ssor-pcg", learner="auto")
+    tuner.solve(p.A, p.b)
+    assert tuner.prime_beta == pytest.approx(jacobi_spectral_radius(p.A), rel=1e-6)
+
+
+def test_tuner_prime_off_and_learners_without_a_model(seq40):
+    p = seq40.instance(0)
+    off = OmegaTuner(method="sor", learner="auto", prime=False)
+    off.solve(p)
+    assert off.prime_beta is None and not off.learner.primed
+    for name in ("tsallis", "chebcb"):
+        tuner = OmegaTuner(method="sor", learner=name, context_range=seq40.context_range)
+        tuner.solve(p)
+        assert tuner.prime_beta is None  # not even computed
+    # a learner object that has already played is not primed again
+    used = AutoOmega(seed=1)
+    used.choose()
+    used.update(50)
+    tuner = OmegaTuner(method="sor", learner=used)
+    tuner.solve(p)
+    assert tuner.prime_beta is None and not used.primed
+
+
+def test_tuner_leaves_auto_unprimed_for_a_nonsymmetric_matrix():
+    p = nonsymmetric_dd(n=40, seed=0)
+    tuner = OmegaTuner(method="sor", learner="auto")
+    tuner.solve(p)  # (this draw may diverge: it is charged maxiter, as before)
+    assert tuner.prime_beta is None and not tuner.learner.primed
+    assert tuner.learner.probabilities().max() < 0.5  # still the unprimed learner
+
+
+def test_primed_tuner_state_resumes_in_a_new_process_like_json(seq40):
+    a = OmegaTuner(method="sor", learner="auto", context_range=seq40.context_range, seed=2)
+    for t in range(25):
+        a.solve(seq40.instance(t))
+    b = OmegaTuner(method="sor", learner="auto", context_range=seq40.context_range, seed=7)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    assert b.learner.primed and b.learner.beta == a.learner.beta
+    assert not b.learner.wants_prime  # a restored learner is not primed again
+    for t in range(25, 40):
+        p = seq40.instance(t)
+        assert a.solve(p).info["omega"] == b.solve(p).info["omega"]
+    assert b.prime_beta is None  # b computed no estimate of its own
+
+
+def test_short_heat_loop_with_the_primed_learner_beats_the_unprimed_one():
+    """A 60-step implicit heat loop, SOR, warm starts: the issue's short-horizon case.
+
+    Total iterations of ``OmegaTuner(learner="auto")`` (primed on the first
+    system) against the same tuner with ``prime=False`` (every arm tried early).
+    """
+    seq = us.problems.heat_sequence(nx=16, steps=60, seed=0)
+    totals = {}
+    for prime in (True, False):
+        tuner = OmegaTuner(method="sor", learner="auto", prime=prime)
+        x, total = None, 0
+        for t in range(len(seq)):
+            r = tuner.solve(seq.instance(t, x))
+            assert r.converged
+            x, total = r.x, total + r.iterations
+        totals[prime] = total
+        assert (tuner.prime_beta is not None) == prime
+    assert totals[True] < totals[False]

@@ -10,7 +10,12 @@ import unisolve as us
 from unisolve.problems import LinearProblem, poisson2d, poisson3d
 from unisolve.problems.linear import Stencil
 from unisolve.solvers.relaxation import optimal_omega_poisson
-from unisolve.solvers.young import jacobi_spectral_radius, optimal_omega, young_omega
+from unisolve.solvers.young import (
+    jacobi_radius_estimate,
+    jacobi_spectral_radius,
+    optimal_omega,
+    young_omega,
+)
 
 
 def dense_radius(A):
@@ -181,3 +186,46 @@ def test_sor_at_omega_star_converges_at_youngs_rate(c):
     measured = (res[-1] / res[-21]) ** (1 / 20)
     # the Jordan block at ω* slows the approach: the rate is a little above ω* − 1
     assert w - 1 <= measured <= (w - 1) * 1.15 + 0.01
+
+
+# ------------------------------------------------- the cheap estimate (priming)
+
+
+@pytest.mark.parametrize("name", list(STENCIL_PROBLEMS))
+def test_radius_estimate_closed_form_and_forty_lanczos_steps(name):
+    p = STENCIL_PROBLEMS[name]()
+    dense = dense_radius(p.A)
+    assert jacobi_radius_estimate(p) == pytest.approx(dense, rel=1e-12)  # the stencil
+    # 40 steps without reorthogonalisation on these small systems (n ≤ 361): converged
+    assert jacobi_radius_estimate(p.A) == pytest.approx(dense, rel=1e-6)
+
+
+def test_radius_estimate_is_low_when_not_converged():
+    """Ritz values lie inside the spectrum: a short run underestimates β, never over."""
+    p = poisson2d(64)
+    exact = jacobi_spectral_radius(None, stencil=p.stencil)
+    for steps in (5, 15, 40):
+        est = jacobi_radius_estimate(p.A, steps=steps)
+        assert est <= exact + 1e-12
+    assert jacobi_radius_estimate(p.A, steps=5) < jacobi_radius_estimate(p.A, steps=40)
+
+
+def test_radius_estimate_on_a_variable_diagonal():
+    rng = np.random.default_rng(3)
+    B = sp.random(80, 80, density=0.05, random_state=rng)
+    A = (B + B.T).tocsr()
+    A = A + sp.diags(np.asarray(abs(A).sum(axis=1)).ravel() + rng.uniform(0.1, 2.0, 80))
+    assert jacobi_radius_estimate(A) == pytest.approx(dense_radius(A), rel=1e-6)
+
+
+def test_radius_estimate_has_no_answer_where_young_does_not_apply():
+    nonsym = sp.csr_array(np.array([[4.0, -1.0, 0.0], [-2.0, 4.0, -1.0], [0.0, -1.0, 4.0]]))
+    assert jacobi_radius_estimate(nonsym) is None
+    p = poisson2d(5)
+    assert jacobi_radius_estimate(-p.A) is None  # negative diagonal
+    # Jacobi diverges (β = 2 cos(π/4)·(1/1.2) ≥ 1): no estimate either
+    indefinite = Stencil(shape=(3, 3), diagonal=1.2, offdiagonal=-1.0).to_csr()
+    assert dense_radius(indefinite) >= 1.0
+    assert jacobi_radius_estimate(indefinite) is None
+    stencil = Stencil(shape=(3, 3), diagonal=1.2, offdiagonal=-1.0)
+    assert jacobi_radius_estimate(LinearProblem(indefinite, np.ones(9), stencil=stencil)) is None

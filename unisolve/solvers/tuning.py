@@ -31,7 +31,7 @@ from ..sequence import run_sequence
 from .krylov import ssor_pcg
 from .omega import ALIASES, LEARNERS, OmegaLearner, make_learner
 from .relaxation import sor, ssor
-from .young import optimal_omega
+from .young import jacobi_radius_estimate, optimal_omega
 
 __all__ = ["OmegaTuner", "solve_sequence"]
 
@@ -63,6 +63,13 @@ class OmegaTuner:
         units of the first solve's seconds per iteration, so the learners see
         costs on the same scale, ``1 + time/unit``; the first system is solved
         once untimed before, so that loading compiled kernels is not counted).
+    prime : bool
+        Before the first choice, hand a learner that wants one (``'auto'``, see
+        :meth:`AutoOmega.prime <unisolve.solvers.omega.AutoOmega.prime>`) the
+        Jacobi spectral radius of the first system
+        (:func:`~unisolve.solvers.young.jacobi_radius_estimate`: closed form for
+        a stencil, 40 Lanczos steps for a symmetric matrix; nothing for a
+        nonsymmetric one). It is kept in ``prime_beta``. ``False``: no estimate.
     **solver_options
         Passed to every solve (``rtol``, ``atol``, ``maxiter``, ...).
 
@@ -84,7 +91,8 @@ class OmegaTuner:
 
     def __init__(self, method: str = "ssor-pcg", learner: Any = "auto", *,
                  grid: Any = None, context_range: Any = None, seed: int = 0,
-                 cost: str = "iterations", **solver_options: Any) -> None:
+                 cost: str = "iterations", prime: bool = True,
+                 **solver_options: Any) -> None:
         if method not in TUNABLE:
             raise ValueError(
                 f"OmegaTuner learns the relaxation weight of "
@@ -99,6 +107,8 @@ class OmegaTuner:
         self.method = method
         self.solver_options = solver_options
         self.cost = cost
+        self.prime = bool(prime)
+        self.prime_beta: float | None = None  # β handed to the learner, if any
         self._time_unit: float | None = None
         if isinstance(learner, OmegaLearner):
             self.learner: OmegaLearner | None = learner
@@ -124,6 +134,10 @@ class OmegaTuner:
         """The ω the next solve of ``problem`` will use (draws from the learner)."""
         if self.learner is None:
             return optimal_omega(problem)
+        if self.prime and self.learner.wants_prime:  # the learner's prior, once
+            self.prime_beta = jacobi_radius_estimate(problem)
+            if self.prime_beta is not None:
+                self.learner.prime(self.prime_beta)
         return self.learner.choose(context if self.learner.uses_context else None)
 
     def solve(self, A: Any, b: Any = None, *, x0: Any = None, context: Any = None) -> Result:
