@@ -335,3 +335,160 @@ def test_cg_on_cupy_matches_cpu(cupy):
     assert gpu.residuals[-1] == pytest.approx(true_residual(p, x), rel=1e-6)
     jac = us.solve(gp, method="pcg", preconditioner="jacobi", rtol=1e-10)
     assert jac.converged and abs(jac.iterations - cpu.iterations) <= 2
+
+
+# --- ssor-pcg: Eisenstat's fused kernels against PCG with the SSOR sweeps ---------------
+
+
+def _random_spd_unsorted(n=150, seed=0):
+    """Sparse SPD, nonuniform diagonal, every row's column order shuffled."""
+    rng = np.random.default_rng(seed)
+    B = sp.random_array((n, n), density=0.04, rng=rng, format="csr")
+    S = sp.csr_array(B + B.T)
+    A = sp.csr_array(S + sp.diags_array(abs(S).sum(axis=1) + 0.05 + 4 * rng.random(n)))
+    for i in range(n):
+        lo, hi = A.indptr[i], A.indptr[i + 1]
+        perm = rng.permutation(hi - lo)
+        A.indices[lo:hi], A.data[lo:hi] = A.indices[lo:hi][perm], A.data[lo:hi][perm]
+    A.has_sorted_indices = False
+    return LinearProblem(A, rng.standard_normal(n))
+
+
+SSOR_PROBLEMS = {  # name -> (problem, kernel the fused path must pick)
+    "poisson2d": (lambda: us.problems.poisson2d(20), "eisenstat-stencil"),
+    "varcoef": (lambda: us.problems.poisson2d(20, coeff=lambda x, y: 1 + x + 2 * y * y),
+                "eisenstat-csr"),
+    "heat": (lambda: us.problems.heat_sequence(nx=24, steps=3, seed=1).instance(2),
+             "eisenstat-stencil"),
+    "poisson3d": (lambda: us.problems.poisson3d(7), "eisenstat-stencil"),
+    "random": (_random_spd_unsorted, "eisenstat-csr"),
+}
+
+
+def _iterates(p, **options):
+    xs = []
+    r = us.solve(p, callback=lambda s: xs.append(s.x.copy()), **options)
+    return r, xs
+
+
+@pytest.mark.parametrize("name", sorted(SSOR_PROBLEMS))
+@pytest.mark.parametrize("omega", [1.0, 1.5, 1.9])
+def test_fused_ssor_pcg_has_the_iterates_of_pcg_with_ssor_sweeps(name, omega):
+    make, kernel = SSOR_PROBLEMS[name]
+    p = make()
+    x0 = np.random.default_rng(7).standard_normal(p.n)
+    fused, xs = _iterates(p, method="ssor-pcg", omega=omega, x0=x0, rtol=1e-8)
+    sweeps, xs_ref = _iterates(p, method="pcg", preconditioner="ssor", omega=omega, x0=x0,
+                               rtol=1e-8)
+    assert fused.info["kernel"] == kernel and "kernel" not in sweeps.info
+    assert fused.status is sweeps.status is Status.CONVERGED
+    assert fused.iterations == sweeps.iterations
+    for a, b in list(zip(xs, xs_ref, strict=True))[:30]:
+        assert np.linalg.norm(a - b) <= 1e-10 * np.linalg.norm(b)
+    np.testing.assert_allclose(fused.residuals[:10], sweeps.residuals[:10], rtol=1e-9,
+                               atol=1e-13 * sweeps.residuals[0])
+    assert fused.residuals[-1] == pytest.approx(true_residual(p, fused.x), rel=1e-12)
+    assert fused.info["true_residual_indices"] == sweeps.info["true_residual_indices"]
+    for key in ("preconditioner", "omega", "threshold", "maxiter", "replacements"):
+        assert fused.info[key] == sweeps.info[key], key
+    # the compiled whole solve (no callback) gives the very same result
+    whole = us.solve(p, method="ssor-pcg", omega=omega, x0=x0, rtol=1e-8)
+    np.testing.assert_array_equal(whole.x, fused.x)
+    assert whole.residuals == fused.residuals
+    assert {**whole.info, "setup_time": 0} == {**fused.info, "setup_time": 0}
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "poisson3d"])
+def test_matrix_free_and_csr_kernels_give_the_same_iterates(name):
+    p = SSOR_PROBLEMS[name][0]()
+    bare = LinearProblem(p.A, p.b)  # no stencil: the CSR kernels
+    grid, xs = _iterates(p, method="ssor-pcg", omega=1.7, rtol=1e-9)
+    csr, xs_csr = _iterates(bare, method="ssor-pcg", omega=1.7, rtol=1e-9)
+    assert (grid.info["kernel"], csr.info["kernel"]) == ("eisenstat-stencil", "eisenstat-csr")
+    assert grid.iterations == csr.iterations
+    for a, b in zip(xs, xs_csr, strict=True):
+        assert np.linalg.norm(a - b) <= 1e-10 * np.linalg.norm(b)
+
+
+def test_a_stencil_that_does_not_describe_a_is_not_used():
+    p = us.problems.poisson2d(12)
+    lying = LinearProblem(2.0 * p.A, p.b, stencil=p.stencil)
+    r = us.solve(lying, method="ssor-pcg", omega=1.5, rtol=1e-10)
+    assert r.info["kernel"] == "eisenstat-csr" and r.converged
+    assert true_residual(lying, r.x) <= r.info["threshold"]
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_fused_ssor_pcg_replacement_true_mode_and_chunks(bare, monkeypatch):
+    p = us.problems.poisson2d(30)
+    if bare:
+        p = LinearProblem(p.A, p.b)
+    opts = {"method": "ssor-pcg", "omega": 1.5, "maxiter": 120}
+    # rtol 1e-14 is near the attainable accuracy: the recursive residual passes first
+    ref = us.solve(p, rtol=1e-14, **opts)
+    old = us.solve(p, method="pcg", preconditioner="ssor", omega=1.5, maxiter=120, rtol=1e-14)
+    assert ref.converged and ref.info["replacements"] >= 1
+    assert (ref.iterations, ref.info["replacements"]) == (old.iterations,
+                                                          old.info["replacements"])
+    assert true_residual(p, ref.x) <= ref.info["threshold"]
+    monkeypatch.setattr(us.solvers.krylov, "_FUSED_CHUNK", 7)  # the compiled solve pauses
+    chunked = us.solve(p, rtol=1e-14, **opts)
+    np.testing.assert_array_equal(chunked.x, ref.x)
+    assert chunked.residuals == ref.residuals
+    assert chunked.info["true_residual_indices"] == ref.info["true_residual_indices"]
+    assert chunked.info["replacements"] == ref.info["replacements"]
+    tru, xs_true = _iterates(p, rtol=1e-8, residual="true", **opts)
+    rec, xs_rec = _iterates(p, rtol=1e-8, **opts)
+    assert tru.iterations == rec.iterations
+    for a, b, recorded in zip(xs_true, xs_rec, tru.residuals, strict=True):
+        assert np.linalg.norm(a - b) <= 1e-12 * max(np.linalg.norm(b), 1.0)
+        assert recorded == pytest.approx(true_residual(p, a), rel=1e-12)
+    assert tru.info["true_residual_indices"] == list(range(tru.iterations + 1))
+
+
+@pytest.mark.parametrize("maxiter", [0, 1, 6])
+def test_fused_ssor_pcg_max_iter(maxiter):
+    p = us.problems.poisson2d(16)
+    r = us.solve(p, method="ssor-pcg", omega=1.5, maxiter=maxiter)
+    old = us.solve(p, method="pcg", preconditioner="ssor", omega=1.5, maxiter=maxiter)
+    assert r.status is old.status is Status.MAX_ITER
+    assert r.iterations == maxiter and len(r.residuals) == maxiter + 1
+    assert r.residuals[-1] == pytest.approx(true_residual(p, r.x), rel=1e-12)
+    assert r.info["true_residual_indices"] == old.info["true_residual_indices"]
+    assert r.residuals == pytest.approx(old.residuals, rel=1e-9)
+
+
+@pytest.mark.parametrize("callback", [None, lambda s: None])
+def test_fused_ssor_pcg_breakdowns_are_those_of_pcg(callback):
+    A = sp.csr_array(np.array([[2.0, 3.0, 0.0], [3.0, 2.0, 1.0], [0.0, 1.0, 2.0]]))  # indefinite
+    b = np.array([1.0, -1.0, 0.5])
+    negative = sp.csr_array(-us.problems.poisson2d(4).A)  # M_SSOR negative definite
+    for p, word in ((LinearProblem(A, b), "pᵀAp"),
+                    (LinearProblem(negative, np.ones(16)), "rᵀM⁻¹r")):
+        r = us.solve(p, method="ssor-pcg", omega=1.2, callback=callback)
+        old = us.solve(p, method="pcg", preconditioner="ssor", omega=1.2, callback=callback)
+        assert r.status is old.status is Status.BREAKDOWN
+        assert r.info["breakdown"].startswith(word) and old.info["breakdown"].startswith(word)
+        value = [float(m.info["breakdown"].split(" = ")[1].split(" ")[0]) for m in (r, old)]
+        assert value[0] == pytest.approx(value[1], rel=1e-5)  # both print 6 digits
+        if "pAp" in old.info:
+            assert r.info["pAp"] == pytest.approx(old.info["pAp"], rel=1e-9)
+        assert r.iterations == old.iterations
+        assert r.residuals[-1] == pytest.approx(true_residual(p, r.x), rel=1e-12)
+
+
+def test_fused_ssor_pcg_falls_back_where_it_cannot_run():
+    p = us.problems.poisson2d(10)
+    cases = {
+        "float32": LinearProblem(p.A.astype(np.float32), p.b.astype(np.float32)),
+        "dense": LinearProblem(p.A.toarray(), p.b),
+        "null space": us.problems.pressure_poisson(12, seed=0),
+    }
+    for name, q in cases.items():
+        r = us.solve(q, method="ssor-pcg", omega=1.4, rtol=1e-6)
+        assert r.info["kernel"] == "sweeps", name
+        assert r.converged, name
+    assert cases["null space"].meta["null_space"] is not None
+    with pytest.raises(ValueError, match="diagonal"):
+        us.solve(LinearProblem(sp.csr_array(np.array([[0.0, 1.0], [1.0, 2.0]])), np.ones(2)),
+                 method="ssor-pcg")

@@ -34,6 +34,7 @@ matrix or a CuPy array.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,9 @@ from .. import backend
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .kernels import cg_fused
-from .preconditioners import make_preconditioner
+from .kernels import ssor_pcg as ssor_pcg_kernels
+from .kernels.sor_csr import unsigned_indices
+from .preconditioners import check_ssor_omega, make_preconditioner
 
 if TYPE_CHECKING:
     from ..problems.linear import LinearProblem
@@ -378,6 +381,169 @@ def pcg(
     )
 
 
+#: Residual buffer of one :func:`ssor_pcg_kernels.eisenstat_solve` call; a longer solve
+#: resumes where the call paused.
+_FUSED_CHUNK = 4096
+
+_FUSED_STATUS = {
+    ssor_pcg_kernels.SOLVE_CONVERGED: Status.CONVERGED,
+    ssor_pcg_kernels.SOLVE_MAX_ITER: Status.MAX_ITER,
+    ssor_pcg_kernels.SOLVE_DIVERGED: Status.DIVERGED,
+    ssor_pcg_kernels.SOLVE_NONFINITE: Status.NONFINITE,
+}
+
+
+def _fused_ssor_applies(problem: LinearProblem) -> bool:
+    """Whether the fused Eisenstat kernels can run ``problem`` (else the PCG + sweeps path).
+
+    They need float64 numpy vectors, a scipy sparse A (LinearProblem stores it as
+    CSR) and no null space to deflate (singular pressure systems deflate z = M⁻¹r,
+    which the split form never forms).
+    """
+    A, b = problem.A, problem.b
+    return (
+        backend.library_of(b) == "numpy" and b.dtype == np.float64
+        and sp.issparse(A) and A.format == "csr" and A.dtype == np.float64
+        and (getattr(problem, "meta", None) or {}).get("null_space") is None
+    )
+
+
+def _ssor_operator(problem: LinearProblem, omega: float) -> tuple:
+    """``(use_grid, split, grid, kernel name)``: matrix-free when A is ``problem.stencil``.
+
+    The stencil is used only after :func:`ssor_pcg_kernels.stencil_matches_csr`
+    has checked A against it entry by entry (one pass over A); otherwise the
+    strict triangles are copied into their own CSR arrays.
+    """
+    A, st = problem.A, problem.stencil
+    if (st is not None and float(st.diagonal) != 0.0
+            and ssor_pcg_kernels.stencil_matches_csr(A, tuple(st.shape), st.diagonal,
+                                                     st.offdiagonal)):
+        grid = ssor_pcg_kernels.grid_operator(tuple(st.shape), st.diagonal, st.offdiagonal,
+                                              omega)
+        return True, ssor_pcg_kernels.no_split(), grid, "eisenstat-stencil"
+    split = ssor_pcg_kernels.split_csr(A, omega)
+    return False, split, ssor_pcg_kernels.no_grid(), "eisenstat-csr"
+
+
+def _fused_ssor_pcg(
+    problem: LinearProblem,
+    omega: float,
+    *,
+    rtol: float,
+    atol: float,
+    maxiter: int | None,
+    x0: Any,
+    callback: Callable[[IterationState], Any] | None,
+    residual: str,
+) -> Result:
+    """SSOR-PCG by Eisenstat's trick (:mod:`.kernels.ssor_pcg`): same iterates as PCG + sweeps.
+
+    The bookkeeping is that of :func:`_conjugate_gradients` (recursive ‖r‖, the
+    true residual when it meets the threshold, residual replacement with a
+    restart, breakdown checks). Without a callback and with
+    ``residual="recursive"`` the whole solve runs in compiled code; otherwise
+    a Python loop calls the same compiled iteration, so the iterates agree.
+    """
+    kern = ssor_pcg_kernels
+    t_setup = time.perf_counter()
+    A = problem.A
+    b = np.ascontiguousarray(problem.b)
+    x = problem.initial_guess(x0)
+    n = problem.n
+    use_grid, split, grid, kernel = _ssor_operator(problem, omega)
+    matrix = (A.indptr, unsigned_indices(A.indices), A.data)
+    info: dict = {"preconditioner": "ssor", "omega": omega, "kernel": kernel,
+                  "setup_time": time.perf_counter() - t_setup}
+    maxiter = 10 * n if maxiter is None else maxiter
+    monitor = IterationMonitor(math.sqrt(cg_fused.dot(b, b)), rtol, atol, maxiter, callback)
+    threshold = monitor.threshold
+    scale = 2.0 - omega  # M_SSOR = M_E / (2 − ω): report rᵀM⁻¹r and pᵀAp as PCG would
+
+    rhat, t = np.empty(n), np.empty(n)
+    phat = np.zeros(n)
+    if x0 is None and problem.x0 is None:
+        r = b.copy()  # r_0 = b − A 0
+        rnorm = math.sqrt(cg_fused.dot(r, r))
+    else:
+        r = np.empty(n)
+        rnorm = math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, r))  # b − A x_0
+    true_at = [0]
+    replacements = 0
+    rho = beta = tat = 0.0
+    code = None
+    status = monitor.start(x, rnorm)
+    if status is None:
+        _, rho = kern.lower_solve(use_grid, split, grid, r, rhat)  # r̂_0 = E⁻¹ r_0, ρ_0
+        if callback is None and residual == "recursive":
+            limit = monitor.divtol * max(rnorm, threshold)
+            out = np.zeros(6)
+            while True:
+                k0 = monitor.iterations
+                cap = min(_FUSED_CHUNK, maxiter - k0)
+                residuals, flags = np.empty(cap), np.zeros(cap, dtype=np.uint8)
+                k = kern.eisenstat_solve(use_grid, split, matrix, grid, omega, b, x, r, rhat,
+                                         phat, t, rho, beta, threshold, limit, k0, maxiter,
+                                         residuals, flags, out)
+                monitor.residuals.extend(residuals[: k - k0].tolist())
+                true_at.extend((k0 + 1 + np.flatnonzero(flags[: k - k0])).tolist())
+                monitor.iterations = k
+                rho, beta, replacements = float(out[2]), float(out[3]), replacements + int(out[4])
+                code, tat = int(out[1]), float(out[5])
+                if code != kern.SOLVE_PAUSED:
+                    break
+            if code in _FUSED_STATUS:
+                status = _FUSED_STATUS[code]
+            else:  # ρ or tᵀAt not positive: NaN is NONFINITE, as in _conjugate_gradients
+                value = rho if code == kern.SOLVE_BREAKDOWN_RHO else tat
+                status = Status.NONFINITE if math.isnan(value) else Status.BREAKDOWN
+        else:
+            every_iterate = residual == "true"
+            while True:
+                if not rho > 0:
+                    status = Status.NONFINITE if math.isnan(rho) else Status.BREAKDOWN
+                    code = kern.SOLVE_BREAKDOWN_RHO
+                    break
+                tat, _, rr, rho_next = kern.eisenstat_iteration(
+                    use_grid, split, grid, omega, rho, beta, x, r, rhat, phat, t)
+                if not tat > 0:
+                    status = Status.NONFINITE if math.isnan(tat) else Status.BREAKDOWN
+                    code = kern.SOLVE_BREAKDOWN_PAP
+                    break
+                rnorm = math.sqrt(rr)
+                restart = False
+                if every_iterate or rnorm <= threshold:
+                    true_norm = math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, t))
+                    true_at.append(monitor.iterations + 1)
+                    if rnorm <= threshold < true_norm:  # residual replacement + restart
+                        r[:] = t
+                        _, rho_next = kern.lower_solve(use_grid, split, grid, r, rhat)
+                        restart = True
+                        replacements += 1
+                    rnorm = true_norm
+                status = monitor.step(x, rnorm)
+                if status is not None:
+                    break
+                beta = 0.0 if restart else rho_next / rho  # β = ρ₊ / ρ
+                rho = rho_next
+    if code == kern.SOLVE_BREAKDOWN_RHO:
+        info["breakdown"] = (f"rᵀM⁻¹r = {scale * rho:.6g} <= 0: the preconditioner is not "
+                             "SPD")
+    elif code == kern.SOLVE_BREAKDOWN_PAP:
+        pq = scale * scale * tat  # p = (2 − ω) t
+        info["breakdown"] = f"pᵀAp = {pq:.6g} <= 0: A is not symmetric positive definite"
+        info["pAp"] = pq
+
+    last = len(monitor.residuals) - 1
+    if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
+        monitor.replace_last(math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, t)))
+        true_at.append(last)
+    info["residual_kind"] = _residual_kind(residual, True)
+    info["true_residual_indices"] = true_at
+    info["replacements"] = replacements
+    return monitor.result(x, status, method="ssor-pcg", **info)
+
+
 @method("ssor-pcg", kinds=("linear",))
 def ssor_pcg(
     problem: LinearProblem,
@@ -391,22 +557,38 @@ def ssor_pcg(
     seed: int | None = None,
     residual: str = "recursive",
 ) -> Result:
-    """SSOR-preconditioned CG: "pcg" with preconditioner="ssor" and weight omega.
+    """SSOR-preconditioned CG: the iterates of "pcg" with preconditioner="ssor", fused.
 
-    ``M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))``, applied as one symmetric SOR
-    sweep from zero. Options as for :func:`pcg`.
+    ``M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))``. On the CPU with a scipy sparse
+    A and float64 vectors each iteration is Eisenstat's split form
+    (:mod:`unisolve.solvers.kernels.ssor_pcg`): one backward and one forward
+    half sweep, about one matvec's worth of memory traffic, instead of a
+    matvec plus two SOR sweeps; matrix-free when A is the problem's 5-/7-point
+    ``stencil`` (checked entry by entry). ``info['kernel']`` says which ran:
+    ``'eisenstat-stencil'``, ``'eisenstat-csr'`` or ``'sweeps'`` (PCG with the
+    SSOR sweeps, for GPU arrays, LinearOperators, float32 and systems with a
+    null space to deflate). All give the same iterates up to rounding. A must
+    be symmetric, as for any CG. Options as for :func:`pcg`.
 
     Examples
     --------
     >>> import unisolve as us
     >>> p = us.problems.poisson2d(32)
     >>> r = us.solve(p, method="ssor-pcg", omega=1.6)
-    >>> r.converged, r.info["preconditioner"], r.info["omega"]
-    (True, 'ssor', 1.6)
+    >>> r.converged, r.info["preconditioner"], r.info["omega"], r.info["kernel"]
+    (True, 'ssor', 1.6, 'eisenstat-stencil')
+    >>> sweeps = us.solve(p, method="pcg", preconditioner="ssor", omega=1.6)
+    >>> r.iterations == sweeps.iterations
+    True
     """
     _check_residual_mode(residual)
+    omega = check_ssor_omega(omega)
+    if _fused_ssor_applies(problem):
+        return _fused_ssor_pcg(problem, omega, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0,
+                               callback=callback, residual=residual)
     M = make_preconditioner("ssor", problem.A, omega=omega)
     return _conjugate_gradients(
         problem, M, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
-        residual=residual, name="ssor-pcg", info={"preconditioner": "ssor", "omega": M.omega},
+        residual=residual, name="ssor-pcg",
+        info={"preconditioner": "ssor", "omega": M.omega, "kernel": "sweeps"},
     )

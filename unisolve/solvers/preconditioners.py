@@ -41,6 +41,7 @@ __all__ = [
     "IC0Preconditioner",
     "JacobiPreconditioner",
     "SSORPreconditioner",
+    "check_ssor_omega",
     "make_preconditioner",
 ]
 
@@ -96,6 +97,26 @@ class JacobiPreconditioner:
         return self.inv_diag * r  # z = D⁻¹ r
 
 
+def check_ssor_omega(omega: Any) -> float:
+    """ω as a float in (0, 2), the range where SSOR is an SPD preconditioner.
+
+    Raises ``TypeError`` for a non-number and ``ValueError`` outside (0, 2).
+
+    Examples
+    --------
+    >>> check_ssor_omega(1.5)
+    1.5
+    """
+    if isinstance(omega, bool) or not isinstance(omega, (int, float, np.floating)):
+        raise TypeError(f"omega must be a number in (0, 2), got {omega!r}")
+    if not 0.0 < float(omega) < 2.0:
+        raise ValueError(
+            f"omega must lie in (0, 2) for SSOR to be a convergent, SPD preconditioner, "
+            f"got {omega!r}"
+        )
+    return float(omega)
+
+
 class SSORPreconditioner:
     """``z = M⁻¹ r``, ``M = (D + ωL) D⁻¹ (D + ωU) / (ω(2 − ω))``: one SSOR sweep from 0.
 
@@ -121,14 +142,7 @@ class SSORPreconditioner:
     name = "ssor"
 
     def __init__(self, A: Any, omega: float = 1.0) -> None:
-        if isinstance(omega, bool) or not isinstance(omega, (int, float, np.floating)):
-            raise TypeError(f"omega must be a number in (0, 2), got {omega!r}")
-        if not 0.0 < float(omega) < 2.0:
-            raise ValueError(
-                f"omega must lie in (0, 2) for SSOR to be a convergent, SPD preconditioner, "
-                f"got {omega!r}"
-            )
-        self.omega = float(omega)
+        self.omega = check_ssor_omega(omega)
         self.A = _host_csr(A, "ssor")
         self.inv_diag = inverse_diagonal(self.A)
 

@@ -8,6 +8,8 @@ from pyamg.relaxation.relaxation import sor as pyamg_sor
 from unisolve.problems.linear import Stencil
 from unisolve.solvers.kernels.sor_csr import (
     inverse_diagonal,
+    sor_backward_csr,
+    sor_forward_csr,
     sor_sweep,
     sor_sweep_csr,
     sor_sweep_csr_ordered,
@@ -136,3 +138,43 @@ def test_bad_sweep_name():
     A = poisson_2d(3)
     with pytest.raises(ValueError, match="sweep must be"):
         sor_sweep(A, np.zeros(9), np.ones(9), 1.0, sweep="sideways")
+
+
+def shuffled_with_duplicates(A, seed=4):
+    """A in non-canonical CSR: rows' columns shuffled, every (i, i−1) entry split in two."""
+    A = sp.coo_array(A)
+    rng = np.random.default_rng(seed)
+    sub = A.row == A.col + 1
+    rows = np.concatenate([A.row, A.row[sub]])
+    cols = np.concatenate([A.col, A.col[sub]])
+    vals = np.concatenate([np.where(sub, 0.25 * A.data, A.data), 0.75 * A.data[sub]])
+    order = np.lexsort((rng.random(rows.size), rows))  # by row, random within a row
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    indptr = np.searchsorted(rows, np.arange(A.shape[0] + 1))
+    B = sp.csr_array((vals, cols, indptr), shape=A.shape)
+    B.has_sorted_indices = False
+    B.has_canonical_format = False
+    return B
+
+
+@pytest.mark.parametrize("name", sorted(MATRICES))
+@pytest.mark.parametrize("omega", [0.8, 1.5])
+def test_register_kernels_on_partial_ranges_and_non_canonical_rows(name, omega):
+    A = MATRICES[name]()
+    n = A.shape[0]
+    x, b = start(A, seed=5)
+    inv = inverse_diagonal(A)
+    for M in (A, shuffled_with_duplicates(A)):
+        assert abs(M - A).max() < 1e-14  # the same matrix
+        idx, ptr = unsigned_indices(M.indices), unsigned_indices(M.indptr)
+        # a forward sweep over rows 5..n-4: row 5 reads x_4 from memory, not the register
+        ours, ref = x.copy(), x.copy()
+        sor_forward_csr(ptr, idx, M.data, inv, ours, b, omega, 5, n - 3)
+        sor_sweep_reference(A, ref, b, omega, range(5, n - 3))
+        assert relative_error(ours, ref) < 1e-12
+        np.testing.assert_array_equal(ours[:5], x[:5])
+        ours, ref = x.copy(), x.copy()
+        sor_backward_csr(ptr, idx, M.data, inv, ours, b, omega, n - 4, 2)
+        sor_sweep_reference(A, ref, b, omega, range(n - 4, 2, -1))
+        assert relative_error(ours, ref) < 1e-12
+        np.testing.assert_array_equal(ours[n - 3:], x[n - 3:])
