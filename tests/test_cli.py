@@ -31,6 +31,10 @@ def test_demo_small(tmp_path):
     # (at this small size the heat matrix is strongly diagonally dominant: omega=1.9 over-relaxes)
     text = stream.getvalue()
     assert "total its" in text and "AMG-PCG" in text
+    # the learning contenders sit beside the fixed ones, with wall time relative to CG
+    assert {"SSOR-PCG w=auto", "AMG-PCG reuse", "auto (bandit)"} <= set(its)
+    assert rows[0]["vs_cg"] == 1.0 and all(r["vs_cg"] > 0 for r in rows)
+    assert "/ CG" in text and "auto chose:" in text
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -20,13 +20,18 @@ import numpy as np
 
 __all__ = ["main", "run_demo"]
 
-#: (label, method, options) of the demo's contenders.
+#: (label, method, options) of the demo's contenders: fixed configurations, then the
+#: ones that learn across the sequence (ω by a bandit, the AMG hierarchy kept while it
+#: pays, and the configuration itself chosen by a bandit on wall time).
 DEMO_METHODS = (
     ("CG", "cg", {}),
     ("SOR w=1", "sor", {"omega": 1.0}),
     ("SOR w=1.9", "sor", {"omega": 1.9}),
-    ("SSOR-PCG w=1.5", "pcg", {"preconditioner": "ssor", "omega": 1.5}),
-    ("AMG-PCG", "pcg", {"preconditioner": "amg"}),
+    ("SSOR-PCG w=1.5", "ssor-pcg", {"omega": 1.5}),
+    ("SSOR-PCG w=auto", "ssor-pcg", {"omega": "auto"}),
+    ("AMG-PCG", "pcg", {"preconditioner": "amg", "reuse": "never"}),
+    ("AMG-PCG reuse", "pcg", {"preconditioner": "amg", "reuse": "auto"}),
+    ("auto (bandit)", "auto", {}),
 )
 
 
@@ -35,8 +40,11 @@ def run_demo(nx: int = 100, steps: int = 200, rtol: float = 1e-8, seed: int = 0,
              stream=None) -> list[dict]:
     """Solve ``heat_sequence(nx, steps)`` with each demo method; print a table; plot.
 
-    Returns one row per method: label, total iterations, wall time and the
-    relative error of the final state against the direct-solve trajectory.
+    Returns one row per method: label, total iterations, wall time of the whole
+    sequence (solves, preconditioner set-ups, learners and assembling the
+    instances), its ratio to CG's, and the relative error of the final state
+    against the direct-solve trajectory. The plot shows iterations per step,
+    cumulative wall time and the last step's convergence.
 
     Examples
     --------
@@ -44,6 +52,8 @@ def run_demo(nx: int = 100, steps: int = 200, rtol: float = 1e-8, seed: int = 0,
     >>> rows = run_demo(nx=12, steps=4, out=None, progress=False, stream=io.StringIO())
     >>> [r["label"] for r in rows][:2], all(r["final_error"] < 1e-6 for r in rows)
     (['CG', 'SOR w=1'], True)
+    >>> rows[0]["vs_cg"], sorted(rows[-1])[:3]
+    (1.0, ['converged', 'final_error', 'label'])
     """
     import unisolve as us
 
@@ -64,22 +74,38 @@ def run_demo(nx: int = 100, steps: int = 200, rtol: float = 1e-8, seed: int = 0,
             "converged": sum(r.converged for r in rs.results),
         })
         histories[label] = rs
+    for r in rows:
+        r["vs_cg"] = round(r["time"] / rows[0]["time"], 3)
     print(f"heat_sequence(nx={nx}, steps={steps}): {seq.instance(0).n} unknowns per system, "
-          f"rtol={rtol:g}, warm starts", file=stream)
-    head = f"{'method':<16}{'total its':>10}{'its/step':>10}{'time [s]':>10}" \
+          f"rtol={rtol:g}, warm starts; wall = solves + set-ups + learners + assembly",
+          file=stream)
+    head = f"{'method':<18}{'total its':>10}{'its/step':>10}{'wall [s]':>10}{'/ CG':>7}" \
            f"{'final rel. error':>18}{'converged':>11}"
     print(head, file=stream)
     print("-" * len(head), file=stream)
     for r in rows:
-        print(f"{r['label']:<16}{r['total_iterations']:>10d}"
-              f"{r['total_iterations'] / steps:>10.1f}{r['time']:>10.2f}"
+        print(f"{r['label']:<18}{r['total_iterations']:>10d}"
+              f"{r['total_iterations'] / steps:>10.1f}{r['time']:>10.2f}{r['vs_cg']:>7.2f}"
               f"{r['final_error']:>18.2e}{r['converged']:>7d}/{steps}", file=stream)
-    print(f"{'direct (SuperLU)':<16}{'':>10}{'':>10}{t_direct:>10.2f}{'(reference)':>18}",
+    print(f"{'direct (SuperLU)':<18}{'':>10}{'':>10}{t_direct:>10.2f}{'':>7}{'(reference)':>18}",
           file=stream)
+    auto = histories[DEMO_METHODS[-1][0]].info.get("choices")
+    if auto is not None:
+        names, counts = np.unique(np.asarray(auto, dtype=str), return_counts=True)
+        print("auto chose: " + ", ".join(f"{n} x{c}" for n, c in zip(names, counts)),
+              file=stream)
     if out is not None:
         path = _plot_demo(histories, seq, Path(out))
-        print(f"convergence plot: {path}", file=stream)
+        print(f"plot: {path}", file=stream)
     return rows
+
+
+def _step_times(rs) -> np.ndarray:
+    """Wall time of every step of a sequence solve (solve + set-up + learner + assembly)."""
+    times = rs.info.get("times")
+    if times is None:
+        return np.array([r.time for r in rs.results])
+    return np.sum([np.asarray(v, dtype=float) for v in times.values()], axis=0)
 
 
 def _plot_demo(histories: dict, seq, path: Path) -> Path:
@@ -89,19 +115,22 @@ def _plot_demo(histories: dict, seq, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.6))
     for label, rs in histories.items():
-        ax1.plot(rs.iterations, label=label, lw=1)
-        last = rs.results[-1]
-        ax2.semilogy(last.residuals, label=label)
+        line, = ax1.plot(rs.iterations, label=label, lw=1)
+        ax2.plot(np.cumsum(_step_times(rs)), label=label, color=line.get_color())
+        ax3.semilogy(rs.results[-1].residuals, label=label, color=line.get_color())
     ax1.set_xlabel("time step t")
     ax1.set_ylabel("iterations to rtol")
     ax1.set_yscale("log")
     ax1.set_title("iterations per Crank–Nicolson step")
-    ax2.set_xlabel("iteration")
-    ax2.set_ylabel("‖b − A x‖ (true residual)")
-    ax2.set_title("convergence on the last step")
+    ax2.set_xlabel("time step t")
+    ax2.set_ylabel("cumulative wall time [s]")
+    ax2.set_title("what a simulation pays: cumulative wall time")
     ax2.legend(fontsize=8)
+    ax3.set_xlabel("iteration")
+    ax3.set_ylabel("‖b − A x‖ (true residual)")
+    ax3.set_title("convergence on the last step")
     fig.suptitle(seq.name)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -242,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     --------
     >>> main(["methods", "--kind", "linear"])  # doctest: +ELLIPSIS
     name           problem kinds            description
+    auto ...
     cg ...
     0
     """
