@@ -56,6 +56,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/operators.py
 	$(PY) benchmarks/stagger.py
 	$(PY) benchmarks/petsc.py
+	$(PY) benchmarks/sequences.py
+	$(PY) benchmarks/threads.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

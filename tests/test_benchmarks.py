@@ -215,3 +215,15 @@ def test_petsc_benchmark_quick(capsys):
         assert row in out
     agree = [float(v) for v in re.findall(r"sweeps agree to ([0-9.e+-]+\d)", out)]
     assert len(agree) >= 2 and max(agree) < 1e-12
+
+
+def test_sequences_benchmark_quick(capsys):
+    """Issue 24's benchmark at smoke size: every part runs, every configuration converges
+    (main() returns 1 otherwise), and the tables name the targets."""
+    sequences = _load("sequences")
+    assert sequences.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "SSOR-PCG" in out and "pyamg" in out.lower()
+    assert "| auto |" in out and "best single configuration in hindsight" in out
+    assert "AMG-PCG `reuse=\"auto\"` / rebuilding every step" in out
+    assert "best fixed" in out

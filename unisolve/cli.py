@@ -92,7 +92,7 @@ def run_demo(nx: int = 100, steps: int = 200, rtol: float = 1e-8, seed: int = 0,
     auto = histories[DEMO_METHODS[-1][0]].info.get("choices")
     if auto is not None:
         names, counts = np.unique(np.asarray(auto, dtype=str), return_counts=True)
-        print("auto chose: " + ", ".join(f"{n} x{c}" for n, c in zip(names, counts)),
+        print("auto chose: " + ", ".join(f"{n} x{c}" for n, c in zip(names, counts, strict=True)),
               file=stream)
     if out is not None:
         path = _plot_demo(histories, seq, Path(out))
