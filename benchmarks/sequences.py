@@ -22,7 +22,7 @@ Writes docs/BENCHMARKS.md (section ``sequences``) and docs/img/sequences_heat.pn
 cumulative wall time per configuration). ``--quick`` is a smoke-test size.
 
 Usage: ``python benchmarks/sequences.py [--quick] [--no-write] [--steps N] [--rounds R]
-[--parts kernels,heat,omega]``
+[--parts kernels,heat,omega] [--nx 100 200]``
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def heat_configurations(nx: int, quick: bool) -> list[tuple[str, str, dict]]:
         ("auto", "auto", {}),
     ]
     if nx > 150 and not quick:  # rebuilding every step at 39,601 unknowns: minutes, no target
-        configs = [c for c in configs if c[0] != "AMG-PCG reuse=never"]
+        configs = [c for c in configs
+                   if c[0] not in ("AMG-PCG reuse=never", "IC(0)-PCG reuse=never")]
     return configs
 
 
@@ -182,11 +183,12 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--parts", default="kernels,heat,omega")
+    ap.add_argument("--nx", type=int, nargs="+", default=None, help="heat grids (100 200)")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     steps = args.steps or (12 if args.quick else 2000)
     rounds = args.rounds or (1 if args.quick else 2)
-    sizes = (12, 16) if args.quick else (100, 200)
+    sizes = args.nx or ((12, 16) if args.quick else (100, 200))
     sections: list[str] = ["## Fast sequences (`benchmarks/sequences.py`, issue 24)", "",
                            _report.header(_report.command_line())]
     ok = True
