@@ -68,7 +68,7 @@ from ..result import IterationState, Result
 from ..sequence import run_sequence
 from .omega import OmegaLearner
 from .reuse import ReusingPCG, check_reuse
-from .tuning import TUNABLE, OmegaTuner
+from .tuning import TUNABLE, OmegaTuner, problem_and_context
 
 __all__ = ["DEFAULT_CANDIDATES", "ConfigBandit", "SolverTuner", "auto", "check_candidates"]
 
@@ -546,15 +546,7 @@ class SolverTuner:
             ``info["arm"]`` its index, ``info["setup_time"]`` the build it paid,
             ``info["learner_time"]`` the bandit's and the arm's ω learner's seconds.
         """
-        if isinstance(A, LinearProblem):
-            if b is not None:
-                raise TypeError("pass either a LinearProblem or A and b, not both")
-            problem = A
-            context = problem.context if context is None else context
-        else:
-            if b is None:
-                raise TypeError("solve(A, b): the right-hand side b is missing")
-            problem = LinearProblem(A, b, x0=x0)
+        problem, context = problem_and_context(A, b, context, x0)
         if self.context_range is not None and context is None:
             raise ValueError(
                 "this SolverTuner was given a context_range: pass context=... to every "

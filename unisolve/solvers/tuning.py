@@ -40,6 +40,33 @@ TUNABLE = ("sor", "ssor", "ssor-pcg")
 COSTS = ("iterations", "time")
 
 
+def problem_and_context(A: Any, b: Any, context: Any, x0: Any = None
+                        ) -> tuple[LinearProblem, Any]:
+    """What a tuner's ``solve(A, b)`` / ``solve(problem)`` was given, as a problem.
+
+    A :class:`LinearProblem` passed as ``A`` (``b`` omitted) brings its own context
+    unless one is given; ``A`` and ``b`` make a new problem (with ``x0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p, c = problem_and_context(np.eye(2), np.ones(2), None)
+    >>> p.n, c
+    (2, None)
+    >>> problem_and_context(p, np.ones(2), None)
+    Traceback (most recent call last):
+    ...
+    TypeError: pass either a LinearProblem or A and b, not both
+    """
+    if isinstance(A, LinearProblem):
+        if b is not None:
+            raise TypeError("pass either a LinearProblem or A and b, not both")
+        return A, A.context if context is None else context
+    if b is None:
+        raise TypeError("solve(A, b): the right-hand side b is missing")
+    return LinearProblem(A, b, x0=x0), context
+
+
 class OmegaTuner:
     """Pick ω for each solve with an online learner, solve, feed back the cost.
 
@@ -160,15 +187,7 @@ class OmegaTuner:
         Result
             ``info['omega']`` is the weight used, ``info['learner']`` the learner.
         """
-        if isinstance(A, LinearProblem):
-            if b is not None:
-                raise TypeError("pass either a LinearProblem or A and b, not both")
-            problem = A
-            context = problem.context if context is None else context
-        else:
-            if b is None:
-                raise TypeError("solve(A, b): the right-hand side b is missing")
-            problem = LinearProblem(A, b)
+        problem, context = problem_and_context(A, b, context)
         omega = self.choose(problem, context)
         options = dict(self.solver_options)
         if x0 is not None:

@@ -63,7 +63,12 @@ from numba.core import types
 from numba.extending import intrinsic, overload
 
 from ...threads import SerialOrParallel, get_num_threads, passive_openmp_wait
-from .sor_csr import SOLVE_CONVERGED, SOLVE_DIVERGED, SOLVE_MAX_ITER, SOLVE_NONFINITE
+from .sor_csr import (
+    SOLVE_CONVERGED,
+    SOLVE_MAX_ITER,
+    SOLVE_NONFINITE,
+    residual_status,
+)
 
 __all__ = [
     "PARALLEL_MIN_NODES",
@@ -405,12 +410,9 @@ def _solve_iterations(x, b, diagonal, offdiagonal, omega, colours, n_threads, n_
             _sweep_serial(x, b, diagonal, offdiagonal, omega, colours, rsq)
         rnorm = math.sqrt(rsq.sum())  # units added in order: the same for any n_bands
         residuals[k] = rnorm
-        if not np.isfinite(rnorm):
-            return k, SOLVE_NONFINITE
-        if rnorm <= threshold:
-            return k, SOLVE_CONVERGED
-        if rnorm > limit:
-            return k, SOLVE_DIVERGED
+        code = residual_status(rnorm, threshold, limit)
+        if code >= 0:
+            return k, code
     return stop - 1, -1
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "SOLVE_MAX_ITER",
     "SOLVE_NONFINITE",
     "inverse_diagonal",
+    "residual_status",
     "sor_backward_csr",
     "sor_forward_csr",
     "sor_solve_csr",
@@ -165,8 +166,24 @@ def sor_sweep_csr_ordered(indptr, indices, data, inv_diag, x, b, omega, rows):
         x[i] += omega * r * inv_diag[i]  # (1)
 
 
-#: Codes returned by :func:`sor_solve_csr`.
+#: Codes returned by :func:`sor_solve_csr` (and the other whole-solve kernels).
 SOLVE_CONVERGED, SOLVE_MAX_ITER, SOLVE_DIVERGED, SOLVE_NONFINITE = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def residual_status(rnorm, threshold, limit):
+    """The monitor's rule inside a compiled solve: a ``SOLVE_*`` code, or −1 to go on.
+
+    Nonfinite first, then converged (``rnorm ≤ threshold``), then diverged
+    (``rnorm > limit``), as :class:`unisolve.result.IterationMonitor` decides.
+    """
+    if not np.isfinite(rnorm):
+        return SOLVE_NONFINITE
+    if rnorm <= threshold:
+        return SOLVE_CONVERGED
+    if rnorm > limit:
+        return SOLVE_DIVERGED
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -207,12 +224,9 @@ def sor_solve_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backwar
             sor_backward_csr(indptr, indices, data, inv_diag, x, b, omega, n - 1, -1)
         rnorm = _residual_norm(indptr, indices, data, x, b)
         residuals[k] = rnorm
-        if not np.isfinite(rnorm):
-            return k, SOLVE_NONFINITE
-        if rnorm <= threshold:
-            return k, SOLVE_CONVERGED
-        if rnorm > limit:
-            return k, SOLVE_DIVERGED
+        code = residual_status(rnorm, threshold, limit)
+        if code >= 0:
+            return k, code
     return maxiter, SOLVE_MAX_ITER
 
 

@@ -72,7 +72,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from .sor_csr import unsigned_indices
+from .sor_csr import (
+    SOLVE_CONVERGED,
+    SOLVE_DIVERGED,
+    SOLVE_MAX_ITER,
+    SOLVE_NONFINITE,
+    residual_status,
+    unsigned_indices,
+)
 
 __all__ = [
     "SOLVE_BREAKDOWN_PAP",
@@ -97,8 +104,8 @@ __all__ = [
     "true_residual",
 ]
 
-#: Codes returned by :func:`eisenstat_solve` (in ``out[1]``).
-SOLVE_CONVERGED, SOLVE_MAX_ITER, SOLVE_DIVERGED, SOLVE_NONFINITE = 0, 1, 2, 3
+#: Codes returned by :func:`eisenstat_solve` (in ``out[1]``): those of
+#: :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`, and three of its own.
 SOLVE_BREAKDOWN_PAP, SOLVE_BREAKDOWN_RHO, SOLVE_PAUSED = 4, 5, 6
 
 _FMA = {"contract"}  # LLVM may fuse a * b + c (rounding only); no reassociation
@@ -688,14 +695,8 @@ def eisenstat_solve(use_grid, split, matrix, grid, omega, b, x, r, rhat, phat, t
         residuals[m] = rnorm
         true_flags[m] = flag
         m += 1
-        if not np.isfinite(rnorm):
-            code = SOLVE_NONFINITE
-            break
-        if rnorm <= threshold:
-            code = SOLVE_CONVERGED
-            break
-        if rnorm > limit:
-            code = SOLVE_DIVERGED
+        code = residual_status(rnorm, threshold, limit)
+        if code >= 0:
             break
         beta = 0.0 if restart else rho_next / rho  # (8)
         rho = rho_next
