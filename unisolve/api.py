@@ -14,7 +14,7 @@ import math
 import time
 from typing import Any
 
-from .registry import default_method, get_method
+from .registry import choose_default, default_method, get_method
 from .result import Result, SequenceResult
 from .sequence import run_sequence
 
@@ -39,8 +39,10 @@ def _check_common(options: dict) -> None:
 
 
 def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Result:
-    if method is None:
-        name = default_method(problem.kind)
+    reason = None
+    if method is None:  # chosen from the problem (linear: from A's structure)
+        name, chosen, reason = choose_default(problem)
+        options = {**chosen, **options}
     elif isinstance(method, str):
         name = method
     else:  # a solver object (e.g. a trained model)
@@ -68,6 +70,8 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
     res = spec.func(problem, **accepted)
     res.time = time.perf_counter() - t0
     res.method = name
+    if reason is not None:
+        res.info["chosen_because"] = reason
     return _in_input_form(problem, res)
 
 
@@ -102,8 +106,11 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
         What to solve (see :mod:`unisolve.problems`).
     method : str or object, optional
         A registered name (``unisolve.methods()`` lists them) or an object with
-        ``.solve(problem, **options)``. Default: the default method of the
-        problem's kind (``"cg"`` for linear systems). On a sequence,
+        ``.solve(problem, **options)``. Default: for a linear system, chosen
+        from A's structure (symmetric with a positive diagonal → ``"cg"``,
+        symmetric otherwise → ``"minres"``, nonsymmetric → ``"gmres"`` with
+        ILU(0); see :mod:`unisolve.solvers.structure`) and explained in
+        ``info["chosen_because"]``; for other kinds, the kind's default. On a sequence,
         ``"auto"`` picks among solver configurations by wall time
         (:mod:`unisolve.solvers.auto`), and ``"pcg"`` with a named
         preconditioner keeps it while it pays (``reuse="auto"``,
@@ -141,7 +148,7 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
     >>> us.solve(p, method="cg", omga=1.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: method 'cg' got unknown option(s) 'omga'; accepted options are: atol, ...
+    TypeError: method 'cg' got unknown option(s) 'omga'; accepted options are: ...
     """
     _check_common(options)
     kind = getattr(problem, "kind", None)

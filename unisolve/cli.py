@@ -145,9 +145,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
-    import unisolve as us
+    import inspect
 
-    print(f"{'name':<14} {'problem kinds':<24} description")
+    import unisolve as us
+    from unisolve.registry import get_method
+
+    if args.name is not None:  # one method: matrix it needs, options, docstring
+        try:
+            spec = get_method(args.name)
+        except ValueError as err:
+            print(f"unisolve methods: {err}", file=sys.stderr)
+            return 2
+        print(f"{spec.name}: {spec.description}")
+        print(f"problem kinds: {', '.join(spec.kinds)}")
+        if spec.matrix:
+            print(f"matrix: {spec.matrix}")
+        opts = ", ".join(f"{k}={spec.defaults[k]!r}" if k in spec.defaults else k
+                         for k in spec.options)
+        print(f"options: {opts}\n")
+        print(inspect.getdoc(spec.func) or "")
+        return 0
+    print(f"{'name':<14} {'problem kinds':<24} {'matrix':<18} description")
     for info in us.methods(args.kind):
         print(info)
     return 0
@@ -233,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     meth = sub.add_parser("methods", help="list the registered methods",
                           description="List every registered method with the problem "
                                       "kinds it solves and a one-line description.")
+    meth.add_argument("name", nargs="?", default=None,
+                      help="show one method: the matrix it needs, its options, its docstring")
     meth.add_argument("--kind", default=None, help="only methods for this problem kind")
     meth.set_defaults(func=_cmd_methods)
     bench = sub.add_parser("bench", help="run a benchmark script (benchmarks/NAME.py)",
@@ -270,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     Examples
     --------
     >>> main(["methods", "--kind", "linear"])  # doctest: +ELLIPSIS
-    name           problem kinds            description
+    name           problem kinds            matrix             description
     auto ...
     cg ...
     0

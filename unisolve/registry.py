@@ -30,6 +30,7 @@ class MethodSpec:
     description: str
     options: tuple
     defaults: dict
+    matrix: str = ""
 
     @property
     def sequence_options(self) -> dict:
@@ -62,28 +63,37 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """What :func:`methods` lists: name, problem kinds, one-line description."""
+    """What :func:`methods` lists: name, problem kinds, one-line description.
+
+    ``matrix`` is the kind of matrix a linear method needs (``"SPD"``,
+    ``"symmetric"``, ``"any nonsingular"``, ...), empty for other kinds.
+    """
 
     name: str
     kinds: tuple
     description: str
+    matrix: str = ""
 
     def __str__(self) -> str:
-        return f"{self.name:<14} {', '.join(self.kinds):<24} {self.description}"
+        return (f"{self.name:<14} {', '.join(self.kinds):<24} {self.matrix or '-':<18} "
+                f"{self.description}")
 
 
 _REGISTRY: dict[str, MethodSpec] = {}
 _DEFAULTS: dict[str, str] = {}
+_CHOOSERS: dict[str, Callable] = {}
 _LAZY: dict[str, str] = {}
 _LAZY_INFO: dict[str, MethodInfo] = {}
 
 
 def method(
-    name: str, kinds: tuple = ("linear",), default_for: tuple = ()
+    name: str, kinds: tuple = ("linear",), default_for: tuple = (), matrix: str = ""
 ) -> Callable[[Callable], Callable]:
     """Register ``func`` under ``name`` for the given problem kinds.
 
-    The first line of the function's docstring is the one-line description.
+    The first line of the function's docstring is the one-line description;
+    ``matrix`` says what kind of matrix a linear method needs (``unisolve
+    methods`` shows it).
 
     Examples
     --------
@@ -111,7 +121,8 @@ def method(
         description = doc.strip().splitlines()[0] if doc.strip() else name
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"method {name!r} is already registered")
-        _REGISTRY[name] = MethodSpec(name, func, tuple(kinds), description, opts, defaults)
+        _REGISTRY[name] = MethodSpec(name, func, tuple(kinds), description, opts, defaults,
+                                     matrix)
         for kind in default_for:
             _DEFAULTS[kind] = name
         return func
@@ -120,14 +131,14 @@ def method(
 
 
 def register_lazy(name: str, module: str, kinds: tuple = ("linear",),
-                  description: str = "") -> None:
+                  description: str = "", matrix: str = "") -> None:
     """Register ``name`` as provided by ``module``, imported on first use.
 
     ``methods()`` lists it (with ``kinds`` and ``description``) without
     importing the module, so heavy dependencies (torch) load only when used.
     """
     _LAZY[name] = module
-    _LAZY_INFO[name] = MethodInfo(name, tuple(kinds), description or name)
+    _LAZY_INFO[name] = MethodInfo(name, tuple(kinds), description or name, matrix)
 
 
 def _load_builtin() -> None:
@@ -145,6 +156,32 @@ def get_method(name: str) -> MethodSpec:
         known = ", ".join(sorted(set(_REGISTRY) | set(_LAZY)))
         raise ValueError(f"unknown method {name!r}; registered methods are: {known}")
     return _REGISTRY[name]
+
+
+def register_chooser(kind: str, chooser: Callable) -> None:
+    """Let ``chooser(problem) -> (name, options, reason)`` pick the default for ``kind``.
+
+    ``solve(problem)`` without ``method`` then asks it instead of taking the
+    kind's fixed default (linear systems: :mod:`unisolve.solvers.structure`).
+    """
+    _CHOOSERS[kind] = chooser
+
+
+def choose_default(problem) -> tuple[str, dict, str]:
+    """``(name, options, reason)``: the default method for this problem.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> choose_default(us.problems.poisson2d(4))
+    ('cg', {}, 'A is symmetric with a positive diagonal: CG')
+    """
+    _load_builtin()
+    chooser = _CHOOSERS.get(problem.kind)
+    if chooser is not None:
+        return chooser(problem)
+    name = default_method(problem.kind)
+    return name, {}, f"the default method for problems of kind {problem.kind!r}"
 
 
 def default_method(kind: str) -> str:
@@ -166,7 +203,8 @@ def methods(kind: str | None = None) -> list[MethodInfo]:
     True
     """
     _load_builtin()
-    infos = {s.name: MethodInfo(s.name, s.kinds, s.description) for s in _REGISTRY.values()}
+    infos = {s.name: MethodInfo(s.name, s.kinds, s.description, s.matrix)
+             for s in _REGISTRY.values()}
     for name, info in _LAZY_INFO.items():
         infos.setdefault(name, info)  # not imported yet: listed from its registration
     return [infos[k] for k in sorted(infos) if kind is None or kind in infos[k].kinds]

@@ -472,7 +472,7 @@ def _solve_with_ksp(problem: LinearProblem, defaults: str, name: str, *, options
                   method=name, info=info)
 
 
-@method("petsc", kinds=("linear",))
+@method("petsc", kinds=("linear",), matrix="any (per KSP)")
 def petsc_ksp(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
               atol: float = 0.0, maxiter: int | None = None, x0: Any = None,
               callback: Callable[[IterationState], Any] | None = None,
@@ -522,7 +522,7 @@ def petsc_ksp(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
                            maxiter=maxiter, x0=x0, callback=callback)
 
 
-@method("petsc-cg", kinds=("linear",))
+@method("petsc-cg", kinds=("linear",), matrix="SPD")
 def petsc_cg(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
              atol: float = 0.0, maxiter: int | None = None, x0: Any = None,
              callback: Callable[[IterationState], Any] | None = None,
@@ -545,7 +545,7 @@ def petsc_cg(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
                            callback=callback)
 
 
-@method("petsc-gmres", kinds=("linear",))
+@method("petsc-gmres", kinds=("linear",), matrix="any nonsingular")
 def petsc_gmres(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
                 atol: float = 0.0, maxiter: int | None = None, x0: Any = None,
                 callback: Callable[[IterationState], Any] | None = None,
@@ -568,7 +568,7 @@ def petsc_gmres(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8
                            callback=callback)
 
 
-@method("petsc-sor", kinds=("linear",))
+@method("petsc-sor", kinds=("linear",), matrix="SPD or diag. dom.")
 def petsc_sor(problem: LinearProblem, *, omega: float = 1.0, symmetric: bool = False,
               options: str = "", rtol: float = 1e-8, atol: float = 0.0,
               maxiter: int | None = 10_000, x0: Any = None,

@@ -7,7 +7,7 @@ torch) are loaded the first time one of them is used.
 from ..registry import register_lazy
 
 register_lazy(
-    "dcdm", "unisolve.learned.dcdm", kinds=("linear",),
+    "dcdm", "unisolve.learned.dcdm", kinds=("linear",), matrix="SPD (grid Poisson)",
     description="Deep conjugate directions (Kaneda et al. 2023): a CNN proposes A⁻¹r.",
 )
 register_lazy(

@@ -662,7 +662,7 @@ def _a_orthogonal(A: Any, q: np.ndarray, previous: Any) -> tuple[np.ndarray, np.
     return q, Aq, float(q @ Aq)
 
 
-@method("dcdm", kinds=("linear",))
+@method("dcdm", kinds=("linear",), matrix="SPD (grid Poisson)")
 def dcdm(
     problem: LinearProblem,
     *,

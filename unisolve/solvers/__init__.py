@@ -10,6 +10,7 @@ from . import (
     relaxation,
     reuse,
     sketch_newton,
+    structure,
     tuning,
     young,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "relaxation",
     "reuse",
     "sketch_newton",
+    "structure",
     "tuning",
     "young",
 ]

@@ -581,7 +581,7 @@ class SolverTuner:
 # ------------------------------------------------------------------ the method
 
 
-@method("auto", kinds=("linear",))
+@method("auto", kinds=("linear",), matrix="SPD")
 def auto(
     problem: LinearProblem,
     *,

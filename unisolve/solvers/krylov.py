@@ -49,6 +49,7 @@ from .kernels import cg_fused
 from .kernels import ssor_pcg as ssor_pcg_kernels
 from .kernels.sor_csr import unsigned_indices
 from .preconditioners import check_ssor_omega, make_preconditioner
+from .structure import require_symmetric
 
 if TYPE_CHECKING:
     from ..problems.linear import LinearProblem
@@ -259,7 +260,7 @@ def _conjugate_gradients(
     return monitor.result(x, status, method=name, **info)
 
 
-@method("cg", kinds=("linear",), default_for=("linear",))
+@method("cg", kinds=("linear",), matrix="SPD", default_for=("linear",))
 def cg(
     problem: LinearProblem,
     *,
@@ -270,6 +271,7 @@ def cg(
     callback: Callable[[IterationState], Any] | None = None,
     seed: int | None = None,
     residual: str = "recursive",
+    assume_symmetric: bool = False,
 ) -> Result:
     """Conjugate gradients (Hestenes–Stiefel) for SPD systems.
 
@@ -294,6 +296,9 @@ def cg(
         'recursive' records the cheap ``sqrt(rᵀr)`` and recomputes ``b − A x``
         only when it meets the threshold (residual replacement if the true
         one does not); 'true' recomputes ``b − A x`` every iteration.
+    assume_symmetric : bool
+        Skip the exact O(nnz) check that A = Aᵀ (done once per problem; a
+        nonsymmetric A raises ``ValueError`` naming ``gmres`` / ``bicgstab``).
 
     Returns
     -------
@@ -311,13 +316,14 @@ def cg(
     >>> bool(r.residuals[-1] == np.linalg.norm(p.b - p.A @ r.x) <= r.info["threshold"])
     True
     """
+    require_symmetric(problem, "cg", assume_symmetric)
     return _conjugate_gradients(
         problem, None, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
         residual=residual, name="cg", info={"preconditioner": None},
     )
 
 
-@method("pcg", kinds=("linear",))
+@method("pcg", kinds=("linear",), matrix="SPD")
 def pcg(
     problem: LinearProblem,
     *,
@@ -330,6 +336,7 @@ def pcg(
     callback: Callable[[IterationState], Any] | None = None,
     seed: int | None = None,
     residual: str = "recursive",
+    assume_symmetric: bool = False,
 ) -> Result:
     """Preconditioned conjugate gradients: jacobi, ssor, ic0, amg or your own M⁻¹.
 
@@ -346,7 +353,7 @@ def pcg(
         ``r -> M⁻¹ r`` or a LinearOperator applying ``M⁻¹``. M must be SPD.
     omega : float
         SSOR relaxation weight in (0, 2) (only for 'ssor').
-    rtol, atol, maxiter, x0, callback, seed, residual
+    rtol, atol, maxiter, x0, callback, seed, residual, assume_symmetric
         As for :func:`cg`.
 
     Returns
@@ -371,6 +378,7 @@ def pcg(
     [97, 35]
     """
     _check_residual_mode(residual)  # before a possibly costly set-up (ic0, amg)
+    require_symmetric(problem, "pcg", assume_symmetric)
     M = make_preconditioner(preconditioner, problem.A, omega=omega)
     info: dict = {"preconditioner": M.name}
     if M.name == "ssor":
@@ -544,7 +552,7 @@ def _fused_ssor_pcg(
     return monitor.result(x, status, method="ssor-pcg", **info)
 
 
-@method("ssor-pcg", kinds=("linear",))
+@method("ssor-pcg", kinds=("linear",), matrix="SPD")
 def ssor_pcg(
     problem: LinearProblem,
     *,
@@ -556,6 +564,7 @@ def ssor_pcg(
     callback: Callable[[IterationState], Any] | None = None,
     seed: int | None = None,
     residual: str = "recursive",
+    assume_symmetric: bool = False,
 ) -> Result:
     """SSOR-preconditioned CG: the iterates of "pcg" with preconditioner="ssor", fused.
 
@@ -568,7 +577,8 @@ def ssor_pcg(
     ``'eisenstat-stencil'``, ``'eisenstat-csr'`` or ``'sweeps'`` (PCG with the
     SSOR sweeps, for GPU arrays, LinearOperators, float32 and systems with a
     null space to deflate). All give the same iterates up to rounding. A must
-    be symmetric, as for any CG. Options as for :func:`pcg`.
+    be symmetric, as for any CG (checked unless ``assume_symmetric=True``).
+    Options as for :func:`pcg`.
 
     Examples
     --------
@@ -582,6 +592,7 @@ def ssor_pcg(
     True
     """
     _check_residual_mode(residual)
+    require_symmetric(problem, "ssor-pcg", assume_symmetric)
     omega = check_ssor_omega(omega)
     if _fused_ssor_applies(problem):
         return _fused_ssor_pcg(problem, omega, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0,

@@ -219,7 +219,7 @@ def _iterate(
 # -------------------------------------------------------------------- methods
 
 
-@method("jacobi", kinds=("linear",))
+@method("jacobi", kinds=("linear",), matrix="diag. dominant")
 def jacobi(
     problem: LinearProblem,
     *,
@@ -420,7 +420,7 @@ def _sor_red_black_compiled(problem: LinearProblem, system: _System, omega: floa
                   info={**info, "threshold": threshold, "maxiter": maxiter})
 
 
-@method("sor", kinds=("linear",))
+@method("sor", kinds=("linear",), matrix="SPD or diag. dom.")
 def sor(
     problem: LinearProblem,
     *,
@@ -496,7 +496,7 @@ def sor(
     return _sor(problem, "sor", omega, sweep, ordering, rtol, atol, maxiter, x0, callback)
 
 
-@method("gauss-seidel", kinds=("linear",))
+@method("gauss-seidel", kinds=("linear",), matrix="SPD or diag. dom.")
 def gauss_seidel(
     problem: LinearProblem,
     *,
@@ -525,7 +525,7 @@ def gauss_seidel(
                 callback)
 
 
-@method("ssor", kinds=("linear",))
+@method("ssor", kinds=("linear",), matrix="SPD or diag. dom.")
 def ssor(
     problem: LinearProblem,
     *,
