@@ -4,6 +4,7 @@ from . import composite, mac_flow, monotone, navier_stokes, pde
 from .composite import CompositeProblem
 from .constrained import EqualityConstrainedProblem, check_derivatives, test_set
 from .constrained_models import constrained_logistic, pde_constrained
+from .convection import convection_diffusion_sequence, convection_diffusion_system
 from .heat import heat_sequence, shifted_laplacian_sequence
 from .linear import LinearProblem, LinearSequence, Stencil
 from .mac_flow import FlowProblem
@@ -27,6 +28,8 @@ __all__ = [
     "check_derivatives",
     "composite",
     "constrained_logistic",
+    "convection_diffusion_sequence",
+    "convection_diffusion_system",
     "heat_sequence",
     "mac_flow",
     "monotone",
