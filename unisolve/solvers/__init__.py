@@ -3,6 +3,7 @@
 from . import (
     auto,
     bcd,
+    gmres,
     halpern,
     krylov,
     mac_projection,
@@ -32,6 +33,7 @@ __all__ = [
     "TsallisINFCB",
     "auto",
     "bcd",
+    "gmres",
     "halpern",
     "krylov",
     "mac_projection",
