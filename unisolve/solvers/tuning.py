@@ -12,7 +12,9 @@ and ``unisolve.solve(sequence, method="sor" | "ssor" | "ssor-pcg", omega=...)``
 does the same over a :class:`~unisolve.problems.LinearSequence`, with
 ``omega`` a learner name (``"auto"``, ``"tsallis"``, ``"tsallis-cb"``,
 ``"chebcb"``), a learner object, or ``"optimal"`` (Young's ω* of every
-instance, :func:`~unisolve.solvers.young.optimal_omega`). The cost the learner
+instance, :func:`~unisolve.solvers.young.optimal_omega`); and for a nonsymmetric
+sequence ``solve(seq, method="gmres", preconditioner="sor" | "ssor", omega="auto")``
+learns the weight of GMRES's preconditioner with the same learners. The cost the learner
 sees is the iteration count; a solve that does not converge costs ``maxiter``
 (so a learner never prefers a weight that fails fast).
 """
@@ -28,6 +30,7 @@ from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
 from ..sequence import run_sequence
+from .gmres import gmres
 from .krylov import ssor_pcg
 from .omega import ALIASES, LEARNERS, OmegaLearner, make_learner
 from .relaxation import sor, ssor
@@ -36,7 +39,10 @@ from .young import jacobi_radius_estimate, optimal_omega
 __all__ = ["OmegaTuner", "solve_sequence"]
 
 #: Methods whose ``omega`` a tuner can learn.
-TUNABLE = ("sor", "ssor", "ssor-pcg")
+TUNABLE = ("sor", "ssor", "ssor-pcg", "gmres")
+#: Krylov methods for nonsymmetric systems: ω is that of their SOR / SSOR preconditioner.
+PRECONDITIONED = ("gmres",)
+OMEGA_PRECONDITIONERS = ("sor", "ssor")
 COSTS = ("iterations", "time")
 
 
@@ -72,8 +78,10 @@ class OmegaTuner:
 
     Parameters
     ----------
-    method : {'ssor-pcg', 'sor', 'ssor'}
-        The solver whose relaxation weight is learned.
+    method : {'ssor-pcg', 'sor', 'ssor', 'gmres'}
+        The solver whose relaxation weight is learned; for ``'gmres'`` (nonsymmetric
+        systems) the weight of its preconditioner, so ``preconditioner='sor'`` or
+        ``'ssor'`` must be among the solver options.
     learner : str or OmegaLearner
         ``'auto'`` (default), ``'tsallis'``, ``'tsallis-cb'``, ``'chebcb'``, a
         learner object (e.g. one restored from a ``state_dict``), or
@@ -129,6 +137,13 @@ class OmegaTuner:
             raise ValueError(f"cost must be 'iterations' or 'time', got {cost!r}")
         if "omega" in solver_options:
             raise TypeError("OmegaTuner chooses omega itself: do not pass omega=")
+        if method in PRECONDITIONED and solver_options.get("preconditioner") not in (
+                OMEGA_PRECONDITIONERS):
+            raise ValueError(
+                f"method {method!r} has a relaxation weight only through its preconditioner: "
+                "pass preconditioner='sor' or 'ssor' to learn omega, got "
+                f"preconditioner={solver_options.get('preconditioner')!r}"
+            )
         self.spec = get_method(method)
         self.spec.check_options(solver_options)
         self.method = method
@@ -280,7 +295,7 @@ def solve_sequence(seq: Any, *, method: str, options: dict, progress: bool
     return rs
 
 
-for _func, _name in ((sor, "sor"), (ssor, "ssor"), (ssor_pcg, "ssor-pcg")):
+for _func, _name in ((sor, "sor"), (ssor, "ssor"), (ssor_pcg, "ssor-pcg"), (gmres, "gmres")):
     _func.solve_sequence = (
         lambda seq, *, options, progress, _name=_name:
         solve_sequence(seq, method=_name, options=options, progress=progress))
