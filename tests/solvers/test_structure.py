@@ -123,3 +123,33 @@ def test_assume_symmetric_skips_the_check():
     assert r.iterations == 5
     with pytest.raises(TypeError, match="assume_symmetric"):
         us.solve(p, method="cg", assume_symmetric="yes")
+
+
+def test_default_solves_the_issues_convection_diffusion_system():
+    # regression for issue 25's report: 10⁴ unknowns, Péclet 10, no method given; the old
+    # default (CG) ran 100,000 iterations and returned MAX_ITER with relative error 9.4e3
+    p = us.problems.convection_diffusion_system(100, 10.0)
+    r = us.solve(p, rtol=1e-10)
+    assert (r.method, r.info["preconditioner"]) == ("gmres", "ilu0")
+    assert r.info["chosen_because"] == "A is not symmetric: GMRES with ILU(0)"
+    assert r.converged and r.iterations < 200
+    assert np.linalg.norm(r.x - p.exact) <= 1e-7 * np.linalg.norm(p.exact)
+
+
+def test_default_with_a_zero_diagonal_uses_ilut():
+    rng = np.random.default_rng(0)
+    A = sp.random(50, 50, density=0.1, random_state=rng, format="csr") + 5 * sp.eye(50)
+    A = sp.lil_array(A)
+    A[0, 0] = 0.0
+    A[0, 1] = 5.0
+    p = LinearProblem(sp.csr_array(A), rng.standard_normal(50))
+    r = us.solve(p, rtol=1e-10)
+    assert (r.method, r.info["preconditioner"]) == ("gmres", "ilut") and r.converged
+    np.testing.assert_allclose(r.x, spla.spsolve(sp.csc_array(A), p.b), rtol=1e-8)
+
+
+def test_default_on_a_linear_operator_is_plain_gmres():
+    p0 = us.problems.convection_diffusion_system(10, 5.0)
+    p = LinearProblem(spla.aslinearoperator(p0.A), p0.b)
+    r = us.solve(p, rtol=1e-10)
+    assert r.method == "gmres" and r.converged and "LinearOperator" in r.info["chosen_because"]
