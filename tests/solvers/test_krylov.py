@@ -284,7 +284,7 @@ def test_residual_replacement_never_reports_a_false_convergence():
 
 def test_bad_preconditioner_and_options_raise():
     p = us.problems.poisson2d(8)
-    with pytest.raises(ValueError, match="'jacobi', 'ssor', 'ic0', 'amg'"):
+    with pytest.raises(ValueError, match="'jacobi', 'ssor', 'sor', 'ic0', 'ilu0', 'ilut', 'amg'"):
         us.solve(p, method="pcg", preconditioner="ilu")
     with pytest.raises(TypeError, match="callable"):
         us.solve(p, method="pcg", preconditioner=42)

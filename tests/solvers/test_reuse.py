@@ -199,7 +199,7 @@ def test_reuse_with_a_callable_preconditioner(heat):
 
 
 def test_reusing_pcg_rejects_what_it_cannot_build():
-    with pytest.raises(ValueError, match="'jacobi', 'ssor', 'ic0', 'amg'"):
+    with pytest.raises(ValueError, match="'jacobi', 'ssor', 'sor', 'ic0', 'ilu0', 'ilut', 'amg'"):
         ReusingPCG("ilu")
     with pytest.raises(ValueError, match="reuse must be one of"):
         ReusingPCG("amg", reuse="sometimes")
