@@ -153,3 +153,9 @@ def test_default_on_a_linear_operator_is_plain_gmres():
     p = LinearProblem(spla.aslinearoperator(p0.A), p0.b)
     r = us.solve(p, rtol=1e-10)
     assert r.method == "gmres" and r.converged and "LinearOperator" in r.info["chosen_because"]
+
+
+@pytest.mark.parametrize("pc", ["sor", "ilu0", "ilut"])
+def test_pcg_refuses_a_nonsymmetric_preconditioner(pc):
+    with pytest.raises(ValueError, match=r"not symmetric.*gmres"):
+        us.solve(us.problems.poisson2d(6), method="pcg", preconditioner=pc)

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["cg", "pcg", "ssor_pcg"]
 
 _RESIDUAL_MODES = ("recursive", "true")
+#: Named preconditioners whose M is not symmetric (for gmres / bicgstab, not CG).
+_NONSYMMETRIC_PRECONDITIONERS = ("sor", "ilu0", "ilut")
 
 
 class _HostVectorOps:
@@ -350,7 +352,9 @@ def pcg(
         SPD system.
     preconditioner : {'jacobi', 'ssor', 'ic0', 'amg'}, callable or LinearOperator
         ``M⁻¹``: a name (see :mod:`unisolve.solvers.preconditioners`), a callable
-        ``r -> M⁻¹ r`` or a LinearOperator applying ``M⁻¹``. M must be SPD.
+        ``r -> M⁻¹ r`` or a LinearOperator applying ``M⁻¹``. M must be SPD; the
+        nonsymmetric 'sor', 'ilu0' and 'ilut' raise ``ValueError`` (they are for
+        ``gmres`` / ``bicgstab``).
     omega : float
         SSOR relaxation weight in (0, 2) (only for 'ssor').
     rtol, atol, maxiter, x0, callback, seed, residual, assume_symmetric
@@ -379,6 +383,12 @@ def pcg(
     """
     _check_residual_mode(residual)  # before a possibly costly set-up (ic0, amg)
     require_symmetric(problem, "pcg", assume_symmetric)
+    if isinstance(preconditioner, str) and preconditioner in _NONSYMMETRIC_PRECONDITIONERS:
+        raise ValueError(
+            f"preconditioner {preconditioner!r} is not symmetric, and CG needs an SPD M: use "
+            "'ssor' (the symmetric sweep), 'ic0' or 'amg' with pcg, or method='gmres' / "
+            f"'bicgstab' with {preconditioner!r}"
+        )
     M = make_preconditioner(preconditioner, problem.A, omega=omega)
     info: dict = {"preconditioner": M.name}
     if M.name == "ssor":
