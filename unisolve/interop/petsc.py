@@ -844,8 +844,9 @@ class UnisolvePC:
 
     Parameters
     ----------
-    preconditioner : {'jacobi', 'ssor', 'ic0', 'amg', 'dcdm'}
-        Which one (:mod:`unisolve.solvers.preconditioners`; 'dcdm' is the
+    preconditioner : {'jacobi', 'ssor', 'sor', 'ic0', 'ilu0', 'ilut', 'amg', 'dcdm'}
+        Which one (:mod:`unisolve.solvers.preconditioners`; 'sor', 'ilu0' and
+        'ilut' are nonsymmetric, for ``-ksp_type gmres``/``bcgs``; 'dcdm' is the
         network ``z = ‖r‖ net(r/‖r‖)``, nonlinear in r: use ``-ksp_type fcg``
         or ``fgmres``).
     omega : float

@@ -211,11 +211,13 @@ class ReusingPCG:
     def __init__(self, preconditioner: str = "amg", reuse: str = "auto", *,
                  omega: float = 1.0, rule: RebuildRule | None = None,
                  clock: Callable[[], float] = time.perf_counter, **pcg_options: Any) -> None:
-        if not isinstance(preconditioner, str) or preconditioner not in PRECONDITIONERS:
+        spd_names = [name for name in PRECONDITIONERS if name not in ("sor", "ilu0", "ilut")]
+        if not isinstance(preconditioner, str) or preconditioner not in spd_names:
             raise ValueError(
-                f"preconditioner reuse needs a preconditioner name, one of "
-                f"{', '.join(map(repr, PRECONDITIONERS))}; got {preconditioner!r} (a callable "
-                "M⁻¹ is applied as given to every system: pass it without reuse)"
+                f"preconditioner reuse in PCG needs the name of an SPD preconditioner, one of "
+                f"{', '.join(map(repr, spd_names))}; got {preconditioner!r} (a callable "
+                "M⁻¹ is applied as given to every system: pass it without reuse; 'sor', "
+                "'ilu0' and 'ilut' are not symmetric: use them with method='gmres')"
             )
         self.preconditioner = preconditioner
         self.reuse = check_reuse(reuse)
