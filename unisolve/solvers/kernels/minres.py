@@ -1,17 +1,17 @@
 """Fused vector kernels for MINRES on the CPU (numba, one thread).
 
 One MINRES iteration (Paige & Saunders 1975, see :mod:`unisolve.solvers.minres`)
-in three passes over the vectors, with ``v = y / β_k`` never stored:
+in four passes over the vectors, with ``v = y / β_k`` never stored:
 
-    q = A v,  vᵀq,  vᵀr₁                         one pass over A        csr_lanczos_matvec
-    r₂' = q − (β_k/β_{k−1}) r₁ − (α_k/β_k) r₂,  ‖r₂'‖²                   lanczos_update
-    w ← (v − ε_k w₋₂ − δ_k w₋₁) / γ_k,  x ← x + φ_k w                     solution_update
-      (preconditioned: also r ← s_k² r − c r₂',  ‖r‖²)                  solution_residual_update
+    q = A y                                      one pass over A   bicgstab.csr_matvec
+    yᵀq,  yᵀr₁                                   one (cached) pass bicgstab.dot2
+    r₂' = q/β_k − (β_k/β_{k−1}) r₁ − (α_k/β_k) r₂,  ‖r₂'‖²            lanczos_update
+    w ← (v − ε_k w₋₂ − δ_k w₋₁) / γ_k,  x ← x + φ_k w                 solution_update
+      (preconditioned: also r ← s_k² r − c r₂',  ‖r‖²)              solution_residual_update
 
-The Lanczos coefficient ``α_k = vᵀ(A v − (β_k/β_{k−1}) r₁)`` is assembled from
-the two dot products of the first pass, so the product and the coefficient
-share one sweep. The true residual uses
-:func:`unisolve.solvers.kernels.bicgstab.csr_residual`.
+The Lanczos coefficient is ``α_k = vᵀ(A v − (β_k/β_{k−1}) r₁) =
+(yᵀq)/β_k² − (β_k/β_{k−1}) (yᵀr₁)/β_k``. The product and the true residual
+use the CSR kernels of :mod:`unisolve.solvers.kernels.bicgstab`.
 
 The plain-numpy references (``*_reference``) are for tests.
 """
@@ -22,8 +22,6 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "csr_lanczos_matvec",
-    "csr_lanczos_matvec_reference",
     "lanczos_update",
     "lanczos_update_reference",
     "solution_residual_update",
@@ -35,59 +33,23 @@ __all__ = [
 _ONE = np.uint64(1)  # unsigned row and entry counters: no negative-index test
 
 
-@njit(cache=True, nogil=True)
-def csr_lanczos_matvec(indptr, indices, data, y, scale, r1, q):
-    """``q ← A v`` with ``v = scale · y`` (CSR A, in place into q); returns ``(vᵀq, vᵀr₁)``.
-
-    Pass the arrays of :func:`~unisolve.solvers.kernels.bicgstab.compact_csr`.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> from unisolve.solvers.kernels.bicgstab import compact_csr
-    >>> A = sp.csr_array(np.array([[2.0, 1.0], [1.0, -3.0]]))
-    >>> q = np.empty(2)
-    >>> csr_lanczos_matvec(*compact_csr(A), np.array([2.0, 4.0]), 0.5,
-    ...                    np.array([1.0, 0.0]), q), q
-    ((-6.0, 1.0), array([ 4., -5.]))
-    """
-    vq = 0.0
-    vr = 0.0
-    n = np.uint64(q.shape[0])
-    i = np.uint64(0)
-    start = np.uint64(indptr[0])
-    while i < n:
-        stop = np.uint64(indptr[i + _ONE])
-        t = 0.0
-        jj = start
-        while jj < stop:
-            t += data[jj] * y[indices[jj]]  # (A y)_i
-            jj += _ONE
-        start = stop
-        t *= scale  # q_i = (A v)_i, v = scale · y
-        q[i] = t
-        vi = scale * y[i]
-        vq += vi * t  # vᵀ A v
-        vr += vi * r1[i]  # vᵀ r₁
-        i += _ONE
-    return vq, vr
-
-
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
-def lanczos_update(q, c1, r1, c2, r2, out):
-    """``out ← q − c₁ r₁ − c₂ r₂`` (out may be r₁ or q); returns ``‖out‖²``.
+def lanczos_update(q, scale, c1, r1, c2, r2, out):
+    """``out ← scale · q − c₁ r₁ − c₂ r₂`` (out may be r₁ or q); returns ``‖out‖²``.
+
+    With ``q = A y`` and ``scale = 1/β_k`` the first term is ``A v``.
 
     Examples
     --------
     >>> import numpy as np
     >>> out = np.empty(2)
-    >>> lanczos_update(np.array([3.0, 3.0]), 1.0, np.array([1.0, 0.0]), 2.0,
+    >>> lanczos_update(np.array([6.0, 6.0]), 0.5, 1.0, np.array([1.0, 0.0]), 2.0,
     ...                np.array([1.0, 1.0]), out), out
     (1.0, array([0., 1.]))
     """
     acc = 0.0
     for i in range(out.shape[0]):
-        yi = q[i] - c1 * r1[i] - c2 * r2[i]  # β_{k+1} z_{k+1} = A v_k − β_k z_{k−1} − α_k z_k
+        yi = scale * q[i] - c1 * r1[i] - c2 * r2[i]  # β_{k+1} z_{k+1} = A v − β_k z_{k−1} − α_k z_k
         out[i] = yi
         acc += yi * yi
     return acc
@@ -141,32 +103,18 @@ def solution_residual_update(y, scale, eps, delta, ginv, w2, w1, phi, x, sq, coe
 # ---------------------------------------------------------------- references
 
 
-def csr_lanczos_matvec_reference(A, y, scale: float, r1) -> tuple[np.ndarray, float, float]:
-    """Plain numpy/scipy: ``(q = A v, vᵀq, vᵀr₁)`` with ``v = scale · y``.
+def lanczos_update_reference(q, scale: float, c1: float, r1, c2: float,
+                             r2) -> tuple[np.ndarray, float]:
+    """Plain numpy: ``(scale · q − c₁ r₁ − c₂ r₂, its squared norm)``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> csr_lanczos_matvec_reference(np.array([[2.0, 1.0], [1.0, -3.0]]),
-    ...                              np.array([2.0, 4.0]), 0.5, np.array([1.0, 0.0]))
-    (array([ 4., -5.]), -6.0, 1.0)
-    """
-    v = scale * y
-    q = A @ v
-    return q, float(v @ q), float(v @ r1)
-
-
-def lanczos_update_reference(q, c1: float, r1, c2: float, r2) -> tuple[np.ndarray, float]:
-    """Plain numpy: ``(q − c₁ r₁ − c₂ r₂, its squared norm)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lanczos_update_reference(np.array([3.0, 3.0]), 1.0, np.array([1.0, 0.0]), 2.0,
+    >>> lanczos_update_reference(np.array([6.0, 6.0]), 0.5, 1.0, np.array([1.0, 0.0]), 2.0,
     ...                          np.array([1.0, 1.0]))
     (array([0., 1.]), 1.0)
     """
-    out = q - c1 * r1 - c2 * r2
+    out = scale * q - c1 * r1 - c2 * r2
     return out, float(out @ out)
 
 
