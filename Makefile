@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/petsc.py
 	$(PY) benchmarks/sequences.py
 	$(PY) benchmarks/threads.py
+	$(PY) benchmarks/nonsymmetric.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

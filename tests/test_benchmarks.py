@@ -227,3 +227,15 @@ def test_sequences_benchmark_quick(capsys):
     assert "| auto |" in out and "best single configuration in hindsight" in out
     assert "AMG-PCG `reuse=\"auto\"` / rebuilding every step" in out
     assert "best fixed" in out
+
+
+def test_nonsymmetric_benchmark_quick(capsys):
+    """Issue 25's benchmark at smoke size: ours, scipy and PETSc (when present) on the same
+    convection–diffusion systems; every solve of ours reaches rtol (main() returns 1
+    otherwise); the learned-ω rows for GMRES + SOR / SSOR are there."""
+    bench = _load("nonsymmetric")
+    assert bench.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "### (a) With ILU(0)" in out and "### (b) No preconditioner" in out
+    assert out.count("| gmres |") >= 8 and out.count("| bicgstab |") >= 8
+    assert '| ssor | ω = "auto" (learned)' in out and '| sor | ω = "auto" (learned)' in out
