@@ -159,3 +159,14 @@ def test_default_on_a_linear_operator_is_plain_gmres():
 def test_pcg_refuses_a_nonsymmetric_preconditioner(pc):
     with pytest.raises(ValueError, match=r"not symmetric.*gmres"):
         us.solve(us.problems.poisson2d(6), method="pcg", preconditioner=pc)
+
+
+def test_default_on_a_symmetric_indefinite_matrix_is_minres():
+    p0 = us.problems.poisson2d(12)
+    A = sp.csr_array(p0.A - 1.0 * sp.identity(p0.n))  # shifted into the spectrum's interior
+    A = sp.csr_array(A - sp.diags(np.where(np.arange(p0.n) % 7 == 0, 10.0, 0.0)))
+    p = LinearProblem(A, p0.b)
+    r = us.solve(p, rtol=1e-10)
+    assert r.method == "minres" and r.converged
+    assert "diagonal entry <= 0" in r.info["chosen_because"]
+    np.testing.assert_allclose(r.x, spla.spsolve(sp.csc_array(A), p.b), rtol=1e-7, atol=1e-9)
