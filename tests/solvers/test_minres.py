@@ -237,3 +237,12 @@ def test_cupy(cupy):
     r = us.solve(pg, method="minres", rtol=1e-10)
     assert r.converged and isinstance(r.x, cupy.ndarray) and r.info["kernel"] == "array-api"
     assert np.linalg.norm(r.x.get() - ref) <= 1e-7 * np.linalg.norm(ref)
+
+
+@pytest.mark.parametrize("rtol", [1e-2, 1e-3])
+def test_loose_rtol_is_not_mistaken_for_a_least_squares_solution(rtol):
+    """Paige–Saunders' ‖A r‖ ≤ rtol ‖A‖ ‖r‖ fires here (‖b − A x‖ ≈ 0.05 ‖b‖); ours does not."""
+    p = indefinite(32, shift=0.05)
+    r = us.solve(p, method="minres", rtol=rtol)
+    assert r.converged and not r.info["least_squares"]
+    assert true_residual(p, r.x) <= rtol * np.linalg.norm(p.b)

@@ -51,12 +51,21 @@ Honest endings (``info['reason']`` says which):
   (``‖b − A x‖ ≈ ε‖A‖‖x‖``): ``Status.BREAKDOWN`` with ``'stagnation: …'``.
 * A NaN or inf in a coefficient: ``Status.NONFINITE``, x the last finite iterate.
 
-The vector work runs on the input's own library: fused one-thread numba
-kernels (:mod:`unisolve.solvers.kernels.bicgstab`) for float64 numpy vectors,
-with the CSR products fused with their dot products when A is scipy CSR;
-plain array-API arithmetic (:func:`unisolve.backend.namespace`) for CuPy,
-torch and float32 vectors and any A with a product (dense, LinearOperator,
-cupyx sparse).
+Iteration counts agree with scipy's on short runs (same recurrences, same
+shadow residual); on long ones (hundreds of iterations) BiCGSTAB's path is
+chaotic under rounding: scipy's own count on convection–diffusion 128² moves
+between 239 and 281 when b is perturbed by 1e-15 relative (and changes with
+the BLAS thread count), so counts of different implementations differ by a
+few percent there, in either direction.
+
+The vector work runs on the input's own library: one-thread numba kernels
+(:mod:`unisolve.solvers.kernels.bicgstab`) for float64 numpy vectors: a
+compiled CSR product (indices narrowed to 32 bits) followed by one cached,
+vectorised pass for its dot products, the vector updates fused with their
+norms and the next ρ, no allocation per iteration (M⁻¹ writes into buffers
+when it takes ``out=``, as ILU(0) does); plain array-API arithmetic
+(:func:`unisolve.backend.namespace`) for CuPy, torch and float32 vectors and
+any A with a product (dense, LinearOperator, cupyx sparse).
 """
 
 from __future__ import annotations
@@ -328,7 +337,6 @@ def _run(
     first = True
     while status is None:
         k = monitor.iterations + 1  # the iteration in progress
-        rnorm = math.sqrt(rr)
         if not math.isfinite(rho):
             status, info["reason"] = Status.NONFINITE, f"ρ = r̂₀ᵀr = {rho} at iteration {k}"
             break

@@ -50,8 +50,11 @@ Honest endings (``info['reason']`` says which):
   ``‖A r_{k−1}‖ = φ̄_{k−1} ‖(γ̄_k, δ̄_{k+1})‖``, ‖A‖ is estimated by
   ``max_k ‖(β_k, α_k, β_{k+1})‖`` (a lower bound, as in MINRES-QLP, Choi,
   Paige & Saunders 2011; P&S's growing ‖T_k‖_F would fire early on merely
-  ill-conditioned systems) and ``tol = max(rtol, √ε)`` (M⁻¹-inner products
-  when preconditioned). The true residual is then recomputed: if it meets
+  ill-conditioned systems) and ``tol = √ε ≈ 1.5e-8`` (M⁻¹-inner products
+  when preconditioned). Unlike P&S's ``tol = rtol`` this cannot fire on a
+  consistent system whose residual is merely dominated by small eigenvalues
+  (smooth modes of a Laplacian have ``|λ| ≈ 1e-3 ‖A‖``) unless
+  ``cond(A) ≳ 1/√ε``. The true residual is then recomputed: if it meets
   the rule the solve has CONVERGED, else ``Status.BREAKDOWN`` with
   ``info['least_squares'] = True`` and x that least-squares solution (not
   the minimum-norm one). In floating point plain MINRES cannot refine such an
@@ -308,7 +311,7 @@ def _run(
     replacements = stalls = runs = 0
     best_failed = math.inf
     anorm = 0.0  # max_k ‖T_k e_k‖, a lower bound of ‖A‖ (in the M⁻¹ metric)
-    lsq_tol = max(rtol, math.sqrt(eps))
+    lsq_tol = math.sqrt(eps)  # numerical rank: ‖A r‖ below this relative size is zero
     fresh = True
     while status is None:
         if fresh:  # (0): start (or restart) the Lanczos process from r = b − A x in rt
