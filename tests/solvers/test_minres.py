@@ -233,7 +233,7 @@ def test_cupy(cupy):
 
     p = indefinite(20)
     ref = us.solve(p, method="minres", rtol=1e-10).x
-    pg = LinearProblem(csp.csr_matrix(p.A), cupy.asarray(p.b))
+    pg = LinearProblem(csp.csr_matrix(sp.csr_matrix(p.A)), cupy.asarray(p.b))
     r = us.solve(pg, method="minres", rtol=1e-10)
     assert r.converged and isinstance(r.x, cupy.ndarray) and r.info["kernel"] == "array-api"
     assert np.linalg.norm(r.x.get() - ref) <= 1e-7 * np.linalg.norm(ref)
