@@ -27,6 +27,8 @@ restart), and PETSc's with the unpreconditioned norm and right preconditioning.
     the learner's grid (total iterations). Target: ≤ 1.15× the best fixed ω at
     2000 steps.
 
+BLAS runs on one thread (set before numpy loads), as our kernels and PETSc do.
+
 Writes docs/BENCHMARKS.md (section ``nonsymmetric``) and
 docs/img/nonsymmetric_omega.png unless ``--no-write``.
 
@@ -37,20 +39,26 @@ Usage: ``python benchmarks/nonsymmetric.py [--quick] [--no-write] [--parts krylo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse.linalg as spla
+# every solver single-threaded, as ours and PETSc (one MPI rank) are: scipy's vector work
+# otherwise runs on OpenBLAS threads, which on a busy 2-core machine made it 7x slower
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import scipy.sparse.linalg as spla  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import command_line, header, save_figure, write_section
+from _report import command_line, header, save_figure, write_section  # noqa: E402
 
-import unisolve as us
-from unisolve.problems import LinearProblem
-from unisolve.solvers.preconditioners import make_preconditioner
+import unisolve as us  # noqa: E402
+from unisolve.problems import LinearProblem  # noqa: E402
+from unisolve.solvers.preconditioners import make_preconditioner  # noqa: E402
 
 RTOL = 1e-8
 RESTART = 30
@@ -280,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     for method in ("gmres", "bicgstab"):
         for pc in (None, "ilu0"):
             ours(warm, method, pc, RTOL, None)
-    body = [header(command_line()), ""]
+    body = [header(command_line()), "- every solver on one thread (BLAS pinned to 1)", ""]
     converged_rows: list[dict] = []  # rows run to rtol: ours must have reached it
     data: dict = {}
     if "krylov" in parts:
