@@ -98,6 +98,25 @@ def namespace(*arrays: Any):
     return array_api_compat.array_namespace(*arrays)
 
 
+def working_vectors(A: Any, b: Any, x: Any) -> tuple[Any, Any, bool]:
+    """``(b, x, host)``: numpy b and x cast to the common dtype of A and b.
+
+    ``host`` is True for float64 numpy vectors, the case the numba kernels
+    serve; other libraries' arrays come back unchanged with ``host=False``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b, x, host = working_vectors(np.eye(2), np.ones(2, dtype=np.float32), np.zeros(2))
+    >>> b.dtype, x.dtype, host
+    (dtype('float64'), dtype('float64'), True)
+    """
+    if library_of(b) != "numpy":
+        return b, x, False
+    dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
+    return b.astype(dtype, copy=False), x.astype(dtype, copy=False), dtype == np.float64
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Copy any supported array to a host numpy array."""
     if is_cupy(x):

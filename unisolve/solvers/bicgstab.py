@@ -301,11 +301,7 @@ def _run(
     """Equations (1)-(8) of the module docstring with the true-residual stopping rule."""
     A, b = problem.A, problem.b
     x = problem.initial_guess(x0)
-    host = False
-    if backend.library_of(b) == "numpy":
-        dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
-        b, x = b.astype(dtype, copy=False), x.astype(dtype, copy=False)
-        host = dtype == np.float64
+    b, x, host = backend.working_vectors(A, b, x)
     if host:
         b = np.ascontiguousarray(b)
         ops: Any = _HostOps(A, b, precond)

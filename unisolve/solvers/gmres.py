@@ -359,11 +359,7 @@ def _run(
     """The restart loop of the module docstring around one of the two engines."""
     A, b = problem.A, problem.b
     x = problem.initial_guess(x0)
-    host = False
-    if backend.library_of(b) == "numpy":
-        dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
-        b, x = b.astype(dtype, copy=False), x.astype(dtype, copy=False)
-        host = dtype == np.float64
+    b, x, host = backend.working_vectors(A, b, x)
     if host:
         b = np.ascontiguousarray(b)
         engine: Any = _HostArnoldi(A, b, m, precond, orth, reorth)

@@ -192,9 +192,7 @@ def _conjugate_gradients(
     if precond is not None and null is not None and backend.library_of(b) == "numpy":
         precond = _deflated(precond, np.asarray(null))
     x = problem.initial_guess(x0)
-    if backend.library_of(b) == "numpy":
-        dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
-        b, x = b.astype(dtype, copy=False), x.astype(dtype, copy=False)
+    b, x, _ = backend.working_vectors(A, b, x)
     ops = _vector_ops(A, x)
     dot, matvec = ops.dot, ops.matvec
     maxiter = 10 * problem.n if maxiter is None else maxiter
