@@ -202,6 +202,10 @@ def test_inconsistent_singular_system_ends_in_breakdown_at_the_least_squares_opt
     # so GMRES goes on restarting until a cycle stagnates: not converged, and said so
     default = us.solve(p, method="gmres", restart=4)
     assert default.status is Status.BREAKDOWN and "stagnation" in default.info["reason"]
+    # it returns the better end of the last cycle: never worse than any iterate it checked
+    checked = [default.residuals[k] for k in default.info["true_residual_indices"]]
+    assert default.residuals[-1] == pytest.approx(true_residual(p, default.x), rel=1e-12)
+    assert default.residuals[-1] <= min(checked) * (1 + 1e-12) < 1.1
     # with the DGKS second pass the exact breakdown is seen and x is the LS optimum
     r = us.solve(p, method="gmres", restart=4, reorthogonalize="ifneeded")
     assert r.status is Status.BREAKDOWN and "singular" in r.info["reason"]

@@ -332,6 +332,11 @@ class _ArrayArnoldi:
         return x + (u if self.precond is None else self._apply(self.precond, u))  # (7)
 
 
+def _copy(x: Any) -> Any:
+    """A copy of the iterate, on its own library and device."""
+    return x.clone() if backend.is_torch(x) else x.copy()
+
+
 def _residual_kind() -> str:
     return (
         "least-squares: residuals[k] is GMRES's Arnoldi least-squares residual |g_k| = "
@@ -385,6 +390,7 @@ def _run(
     while status is None:
         cycles += 1
         beta_cycle = beta
+        x_cycle = _copy(x)  # returned instead if this cycle ends worse and stagnates
         j = 0
         while True:
             jend = min(m, j + maxiter - monitor.iterations) if callback is None else j + 1
@@ -438,6 +444,10 @@ def _run(
                     f"1 − {STAGNATION:g}), so the next cycle would repeat it: raise restart= "
                     f"(now {m}, at most n = {problem.n}) or use a preconditioner"
                 )
+                if beta > beta_cycle:  # the cycle made x worse: return where it started
+                    x = x_cycle
+                    monitor.replace_last(beta_cycle)
+                    info["reason"] += "; x is the start of that cycle, the better of the two"
             break
 
     info["residual_kind"] = _residual_kind()
