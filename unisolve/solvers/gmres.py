@@ -81,9 +81,9 @@ import scipy.sparse.linalg as spla
 from .. import backend
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
+from .kernels import bicgstab as csr  # the shared CSR product and residual kernels
 from .kernels import cg_fused
 from .kernels import gmres as kern
-from .kernels.sor_csr import unsigned_indices
 from .preconditioners import make_preconditioner
 
 if TYPE_CHECKING:
@@ -126,19 +126,6 @@ def _matvec(A: Any) -> Callable[[Any], Any]:
     return A.__matmul__
 
 
-def _compact_csr(A: sp.csr_array) -> tuple:
-    """``(indptr, indices, data)`` for the kernels, the indices unsigned and 32-bit if they fit.
-
-    scipy may store 64-bit indices; the product streams them every iteration, so
-    one O(nnz) copy to 32 bits (when n and nnz allow) cuts a third of its memory
-    traffic (measured ~30% faster products on 2D convection–diffusion 512²).
-    """
-    indptr, indices = A.indptr, A.indices
-    if indices.itemsize == 8 and max(A.shape[0], A.nnz) < 2**31 - 1:
-        indptr, indices = indptr.astype(np.int32), indices.astype(np.int32)
-    return indptr, unsigned_indices(indices), A.data
-
-
 class _HostArnoldi:
     """float64 numpy vectors: the basis V, H and the rotations in preallocated arrays.
 
@@ -159,7 +146,7 @@ class _HostArnoldi:
         self.h, self.work, self.y = np.zeros(m + 1), np.zeros(m + 1), np.zeros(m)
         self.stats = np.zeros(1, dtype=np.int64)
         if sp.issparse(A) and A.format == "csr" and A.dtype == np.float64:
-            self.csr = _compact_csr(A)
+            self.csr = csr.compact_csr(A)  # 32-bit unsigned indices when they fit
             self.kernel = "numba-cycle" if precond is None else "numba-step"
         else:
             self.csr = None
@@ -178,7 +165,7 @@ class _HostArnoldi:
             r[:] = self.b
             rr = cg_fused.dot(r, r)
         elif self.csr is not None:
-            rr = kern.csr_residual(*self.csr, x, self.b, r)  # r = b − A x, ‖r‖²
+            rr = csr.csr_residual(*self.csr, x, self.b, r)  # r = b − A x, ‖r‖²
         else:
             np.subtract(self.b, np.asarray(self.matvec(x), dtype=np.float64).reshape(-1), out=r)
             rr = cg_fused.dot(r, r)
@@ -207,7 +194,7 @@ class _HostArnoldi:
         while j < jend:
             z = V[j] if self.precond is None else self._apply_precond(V[j])  # M⁻¹ V[j]
             if self.csr is not None:
-                kern.csr_matvec(*self.csr, z, V[j + 1])  # V[j+1] = A M⁻¹ V[j]
+                csr.csr_matvec(*self.csr, z, V[j + 1])  # V[j+1] = A M⁻¹ V[j]
             else:
                 V[j + 1] = np.asarray(self.matvec(z), dtype=np.float64).reshape(-1)
             # w = s_j V[j+1] = A M⁻¹ v_j (M linear); (3)-(5)

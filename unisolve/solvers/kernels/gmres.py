@@ -72,12 +72,8 @@ __all__ = [
     "arnoldi_step_reference",
     "back_substitution",
     "back_substitution_reference",
-    "csr_matvec",
     "csr_matvec_first",
     "csr_matvec_first_reference",
-    "csr_matvec_reference",
-    "csr_residual",
-    "csr_residual_reference",
     "givens_column",
     "givens_column_reference",
     "mgs_sweep",
@@ -548,63 +544,6 @@ def add_combination(V, s, y, k, x):
         i += 1
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def csr_residual(indptr, indices, data, x, b, r):
-    """``r ← b − A x`` for CSR A; returns ``‖r‖²``.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> A = sp.csr_array(np.array([[2.0, 1.0], [0.0, 3.0]]))
-    >>> r = np.empty(2)
-    >>> csr_residual(A.indptr, A.indices, A.data, np.ones(2), np.array([3.0, 5.0]), r), r
-    (4.0, array([0., 2.]))
-    """
-    acc = 0.0
-    n = np.uint64(x.shape[0])
-    i = np.uint64(0)
-    start = np.uint64(indptr[0])
-    while i < n:
-        stop = np.uint64(indptr[i + _ONE])
-        t = 0.0
-        jj = start
-        while jj < stop:
-            t += data[jj] * x[indices[jj]]  # (A x)_i
-            jj += _ONE
-        start = stop
-        ri = b[i] - t
-        r[i] = ri
-        acc += ri * ri
-        i += _ONE
-    return acc
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"})
-def csr_matvec(indptr, indices, data, x, y):
-    """``y ← A x`` for CSR A (unsigned counters, as :func:`csr_residual`).
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> A = sp.csr_array(np.array([[2.0, 1.0], [0.0, 3.0]]))
-    >>> y = np.empty(2); csr_matvec(A.indptr, A.indices, A.data, np.ones(2), y); y
-    array([3., 3.])
-    """
-    n = np.uint64(x.shape[0])
-    i = np.uint64(0)
-    start = np.uint64(indptr[0])
-    while i < n:
-        stop = np.uint64(indptr[i + _ONE])
-        t = 0.0
-        jj = start
-        while jj < stop:
-            t += data[jj] * x[indices[jj]]
-            jj += _ONE
-        start = stop
-        y[i] = t
-        i += _ONE
-
-
 # ---------------------------------------------------------------- references
 
 
@@ -764,26 +703,3 @@ def add_combination_reference(V, s, y, k: int, x):
     return x + (y[:k] * s[:k]) @ V[:k]
 
 
-def csr_matvec_reference(A, x):
-    """Plain scipy: ``A @ x``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> csr_matvec_reference(np.eye(2), np.ones(2))
-    array([1., 1.])
-    """
-    return A @ x
-
-
-def csr_residual_reference(A, x, b):
-    """Plain numpy: ``(b − A x, ‖b − A x‖²)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> csr_residual_reference(np.eye(2), np.ones(2), np.array([3.0, 1.0]))
-    (array([2., 0.]), 4.0)
-    """
-    r = b - A @ x
-    return r, float(r @ r)
