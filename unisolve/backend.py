@@ -3,7 +3,8 @@
 numpy / scipy.sparse inputs run on the CPU (numba kernels where loops are hot),
 cupy / cupyx.scipy.sparse inputs run on the GPU, torch tensors on their device.
 PETSc ``Mat`` / ``Vec`` objects (petsc4py) are turned into scipy / numpy data
-by :mod:`unisolve.interop.petsc` and solutions are handed back as ``Vec``.
+by :mod:`unisolve.petsc_convert` (ground floor, not interop) and solutions are
+handed back as ``Vec``.
 Nothing here imports cupy, torch or petsc4py unless the caller already handed
 us one of their objects, so ``import unisolve`` stays light.
 
@@ -64,18 +65,18 @@ def is_petsc(x: Any) -> bool:
 
 def petsc_to_host(x: Any, name: str) -> Any:
     """A PETSc Mat as a scipy CSR matrix, a Vec as a numpy array (gathered on every rank)."""
-    from .interop import petsc
+    from . import petsc_convert
 
-    return petsc.to_host(x, name)
+    return petsc_convert.to_host(x, name)
 
 
 def petsc_vec_like(x: Any, template: Any) -> Any:
     """``x`` as a PETSc Vec laid out like ``template`` (x itself when it already is one)."""
     if is_petsc(x):
         return x
-    from .interop import petsc
+    from . import petsc_convert
 
-    return petsc.vec_like(to_numpy(x), template)
+    return petsc_convert.vec_like(to_numpy(x), template)
 
 
 def library_of(x: Any) -> str:
