@@ -14,7 +14,8 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["MethodInfo", "MethodSpec", "get_method", "method", "methods"]
+__all__ = ["MethodDoc", "MethodInfo", "MethodSpec", "describe", "get_method", "method",
+           "methods"]
 
 #: Options every method understands (a method that has no use for one ignores it).
 COMMON_OPTIONS = ("rtol", "atol", "maxiter", "x0", "callback", "seed")
@@ -141,10 +142,29 @@ def register_lazy(name: str, module: str, kinds: tuple = ("linear",),
     _LAZY_INFO[name] = MethodInfo(name, tuple(kinds), description or name, matrix)
 
 
+#: Packages whose import registers methods (``@method``), imported on the first lookup.
+_SOURCES: list[str] = []
+
+
+def register_source(module: str) -> None:
+    """Name a package whose import registers methods; it is imported on the first lookup.
+
+    The registry knows no layer above it: the package's ``__init__`` names the
+    sources (``unisolve.solvers``, whose import loads numba, so ``import unisolve``
+    stays light), and lazy registrations (:func:`register_lazy`) need no source.
+
+    Examples
+    --------
+    >>> from unisolve.registry import register_source
+    >>> register_source("unisolve.solvers")  # already named by unisolve/__init__.py: no-op
+    """
+    if module not in _SOURCES:
+        _SOURCES.append(module)
+
+
 def _load_builtin() -> None:
-    importlib.import_module("unisolve.solvers")
-    importlib.import_module("unisolve.learned")  # registers lazily, imports no torch
-    importlib.import_module("unisolve.interop")  # registers lazily, imports no petsc4py
+    for module in _SOURCES:
+        importlib.import_module(module)
 
 
 def get_method(name: str) -> MethodSpec:
@@ -192,8 +212,12 @@ def default_method(kind: str) -> str:
     return _DEFAULTS[kind]
 
 
-def methods(kind: str | None = None) -> list[MethodInfo]:
+def methods(kind: str | None = None) -> list[MethodInfo] | MethodDoc:
     """All registered methods (optionally only those for one problem kind).
+
+    Given a method's name instead of a kind (``methods("sor")``), returns
+    :func:`describe` of that method: its options with their defaults and its
+    docstring.
 
     Examples
     --------
@@ -201,10 +225,70 @@ def methods(kind: str | None = None) -> list[MethodInfo]:
     >>> names = [m.name for m in us.methods("linear")]
     >>> {"cg", "pcg", "sor", "ssor", "jacobi", "gauss-seidel"} <= set(names)
     True
+    >>> print(us.methods("sor").splitlines()[0])  # doctest: +ELLIPSIS
+    sor: Successive over-relaxation ...
     """
     _load_builtin()
+    if kind is not None and (kind in _REGISTRY or kind in _LAZY):
+        return describe(kind)
     infos = {s.name: MethodInfo(s.name, s.kinds, s.description, s.matrix)
              for s in _REGISTRY.values()}
     for name, info in _LAZY_INFO.items():
         infos.setdefault(name, info)  # not imported yet: listed from its registration
     return [infos[k] for k in sorted(infos) if kind is None or kind in infos[k].kinds]
+
+
+class MethodDoc(str):
+    """The text :func:`describe` returns; shown as plain text at the prompt."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def describe(name: str) -> MethodDoc:
+    """What one method is and takes: kinds, matrix, options with defaults, docstring.
+
+    The options are the method's own keyword options (``solve(p, method=name,
+    option=value)``) plus the ones every method understands (``rtol``, ``atol``,
+    ``maxiter``, ``x0``, ``callback``, ``seed``). The command ``unisolve methods
+    NAME`` prints the same text.
+
+    Parameters
+    ----------
+    name : str
+        A registered method name (``unisolve.methods()`` lists them).
+
+    Returns
+    -------
+    MethodDoc
+        A ``str``; at the prompt it shows as plain text.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not registered (the message lists the registered names).
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> text = us.describe("sor")
+    >>> print(text.splitlines()[0])  # doctest: +ELLIPSIS
+    sor: Successive over-relaxation ...
+    >>> "omega=1.0" in text and "rtol" in text
+    True
+    """
+    spec = get_method(name)
+    options = ", ".join(f"{k}={spec.defaults[k]!r}" if k in spec.defaults else k
+                        for k in spec.options) or "(none of its own)"
+    lines = [f"{spec.name}: {spec.description}",
+             f"problem kinds: {', '.join(spec.kinds)}"]
+    if spec.matrix:
+        lines.append(f"matrix: {spec.matrix}")
+    lines.append(f"options: {options}")
+    if spec.sequence_options:
+        lines.append(f"sequence options: {', '.join(spec.sequence_options)}")
+    common = [k for k in COMMON_OPTIONS if k not in spec.options]
+    if common:  # accepted by solve() for every method; this one has no use for them
+        lines.append(f"also accepted (common to every method): {', '.join(common)}")
+    lines += ["", inspect.getdoc(spec.func) or ""]
+    return MethodDoc("\n".join(lines).rstrip() + "\n")
