@@ -9,7 +9,7 @@ solution of instance ``t - 1``, as in time stepping).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,12 +284,26 @@ class LinearSequence:
     When ``warm_start`` is True the instance carries ``previous`` as its ``x0``
     (and, for time stepping, builds ``b_t`` from it).
 
+    ``len(seq)`` is T and ``for problem in seq`` yields the T instances *cold*:
+    each is ``instance(t, None)``, built without a previous solution. For
+    independent systems (``shifted_laplacian_sequence``) that is the whole story;
+    for time stepping (``heat_sequence``, ``convection_diffusion_sequence``) a cold
+    instance builds its right-hand side from the initial state, not from the
+    previous step's solution, so the loop does not follow the trajectory. To
+    follow it, solve the whole sequence (``us.solve(seq, ...)``, which feeds each
+    solution to the next instance) or call ``instance(t, previous)`` yourself.
+
     Examples
     --------
     >>> import unisolve as us
     >>> seq = us.problems.shifted_laplacian_sequence(T=4, seed=1)
     >>> len(seq), seq.instance(0).n, seq.context_range
     (4, 100, (-0.15, 0.45))
+    >>> [us.solve(p, method="cg").status.name for p in seq]      # cold instances
+    ['CONVERGED', 'CONVERGED', 'CONVERGED', 'CONVERGED']
+    >>> x = None                                                  # warm: follow a trajectory
+    >>> for t in range(len(seq)):
+    ...     x = us.solve(seq.instance(t, x), method="cg").x
     """
 
     length: int
@@ -304,6 +318,19 @@ class LinearSequence:
 
     def __len__(self) -> int:
         return self.length
+
+    def __iter__(self) -> Iterator[LinearProblem]:
+        """The T instances in order, each built cold: ``instance(t, None)``.
+
+        Examples
+        --------
+        >>> import unisolve as us
+        >>> seq = us.problems.shifted_laplacian_sequence(T=3, seed=0)
+        >>> [p.n for p in seq]
+        [100, 100, 100]
+        """
+        for t in range(self.length):
+            yield self.instance(t, None)
 
     def instance(self, t: int, previous: Any = None) -> LinearProblem:
         """The ``t``-th system; ``previous`` is the solution of system ``t - 1``."""
