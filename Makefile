@@ -45,20 +45,22 @@ test: $(TEST_DEPS)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# bench: every benchmark, results written into docs/BENCHMARKS.md and docs/img/ (--write;
+# a script run by hand, or `unisolve bench NAME`, only prints unless given --write).
 bench: $(STAMP)
-	$(PY) benchmarks/linear.py
-	$(PY) benchmarks/omega.py
-	$(PY) benchmarks/dcdm.py
-	$(PY) benchmarks/constrained.py
-	$(PY) benchmarks/bcd.py
-	$(PY) benchmarks/halpern.py
-	$(PY) benchmarks/pinn.py
-	$(PY) benchmarks/operators.py
-	$(PY) benchmarks/stagger.py
-	$(PY) benchmarks/petsc.py
-	$(PY) benchmarks/sequences.py
-	$(PY) benchmarks/threads.py
-	$(PY) benchmarks/nonsymmetric.py
+	$(PY) benchmarks/linear.py --write
+	$(PY) benchmarks/omega.py --write
+	$(PY) benchmarks/dcdm.py --write
+	$(PY) benchmarks/constrained.py --write
+	$(PY) benchmarks/bcd.py --write
+	$(PY) benchmarks/halpern.py --write
+	$(PY) benchmarks/pinn.py --write
+	$(PY) benchmarks/operators.py --write
+	$(PY) benchmarks/stagger.py --write
+	$(PY) benchmarks/petsc.py --write
+	$(PY) benchmarks/sequences.py --write
+	$(PY) benchmarks/threads.py --write
+	$(PY) benchmarks/nonsymmetric.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

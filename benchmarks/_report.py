@@ -1,7 +1,14 @@
-"""Shared helpers of the benchmark scripts: timing, machine line, BENCHMARKS.md sections."""
+"""Shared helpers of the benchmark scripts: timing, machine line, BENCHMARKS.md sections.
+
+Writing into the checkout (docs/BENCHMARKS.md, docs/img/) is opt-in: a script writes only
+when run with ``--write`` (``make bench`` passes it); by default it prints its tables and
+leaves docs/ alone (issue 26, item 16). :func:`add_write_options` adds the flags, and
+:func:`write_section` / :func:`save_figure` do nothing unless ``--write`` was given.
+"""
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
 import platform
@@ -14,6 +21,34 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 IMG = DOCS.parent / "img"
+#: Whether write_section / save_figure touch docs/: set by the script's --write (off by default).
+WRITE = False
+
+
+class _WriteFlag(argparse.Action):
+    """``--write`` turns writing on, ``--no-write`` off; both set ``args.no_write``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        global WRITE
+        WRITE = option_string == "--write"
+        namespace.no_write = not WRITE
+
+
+def add_write_options(ap: argparse.ArgumentParser) -> None:
+    """Add ``--write`` (results into docs/BENCHMARKS.md and docs/img/) and ``--no-write``.
+
+    Not writing is the default; ``--no-write`` stays accepted for old command lines.
+    Sets ``args.no_write`` (True unless ``--write``) and this module's :data:`WRITE`.
+    """
+    global WRITE
+    WRITE = False  # each main() starts from "do not write"
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--write", action=_WriteFlag, nargs=0,
+                       help="write the results into docs/BENCHMARKS.md and docs/img/ "
+                            "(off by default; `make bench` passes it)")
+    group.add_argument("--no-write", action=_WriteFlag, nargs=0,
+                       help="do not touch docs/ (the default)")
+    ap.set_defaults(no_write=True)
 
 
 def machine() -> str:
@@ -49,7 +84,9 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int, setup=None)
 
 
 def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section ``name`` of docs/BENCHMARKS.md."""
+    """Replace (or append) the section ``name`` of docs/BENCHMARKS.md (only with ``--write``)."""
+    if not WRITE:
+        return
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{body.rstrip()}\n{end}"
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
@@ -80,12 +117,18 @@ def command_line() -> str:
 
 
 def save_figure(fig, name: str) -> str:
-    """Write a matplotlib figure to docs/img/NAME (tight layout, 120 dpi) and close it."""
+    """Write a matplotlib figure to docs/img/NAME (tight layout, 120 dpi) and close it.
+
+    Without ``--write`` the figure is only closed; the path it would have is returned.
+    """
     import matplotlib.pyplot as plt
 
+    path = IMG / name
+    if not WRITE:
+        plt.close(fig)
+        return str(path)
     IMG.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    path = IMG / name
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return str(path)

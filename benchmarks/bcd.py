@@ -11,7 +11,7 @@ whose 50,000 variables make an iteration dearer). Targets:
 * wall time against scipy's L-BFGS-B on A and B, each to the same suboptimality 1e-4.
 
 B and C are separable at the paper's sizes: f* = 0 is an infimum (certified).
-``--quick`` runs small sizes (smoke test) and writes nothing.
+``--quick`` runs small sizes (smoke test); ``--write`` puts the results into docs/.
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes; writes nothing")
     ap.add_argument("--maxiter", type=int, default=3000)
+    _report.add_write_options(ap)
     args = ap.parse_args(argv)
     sections = []
     verdicts = []
@@ -198,13 +199,13 @@ def main(argv=None) -> int:
         verdicts.extend(_verdicts(name, rows, maxiter))
         table = "\n".join(lines)
         print(table, flush=True)
-        if not args.quick:
+        if not (args.quick or args.no_write):
             img = plot(name, p, rows)
             table += f"\n\n![{name}]({Path(img).relative_to(_report.DOCS.parent)})"
         sections.append(table)
     summary = "\n".join(["| target | wanted | measured |", "|---|---|---|", *verdicts])
     print(summary)
-    if args.quick:
+    if args.quick or args.no_write:
         return 0
     body = ("## Block coordinate descent (issue 6)\n\n" + _report.header(_report.command_line())
             + "\n### Targets\n\n" + summary + "\n\n### Per problem\n\n"

@@ -228,7 +228,7 @@ def plot_curves(res: dict, names: list[str]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--pde-only", nargs="+", type=int, metavar="N",
                     help="only the PDE sweep (b), at these N; prints, never writes docs/")
     ap.add_argument("--pde-maxiter", type=int, default=None,

@@ -35,7 +35,7 @@ Usage::
 
     python benchmarks/dcdm.py                       # the shipped model, 64² 128² 256²
     python benchmarks/dcdm.py --model my_model.pt --sizes 64 128
-    python benchmarks/dcdm.py --quick --no-write    # smoke test: a model trained here, 24² 32²
+    python benchmarks/dcdm.py --quick               # smoke test: a model trained here, 24² 32²
 """
 
 from __future__ import annotations
@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--section", default=None,
                     help="BENCHMARKS.md section (default dcdm; dcdm-gpu / dcdm-3d with "
                          "--device / --dim 3); the figures are drawn for 'dcdm' only")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     args = ap.parse_args(argv)
     SETUP.update(dim=args.dim, device=args.device, k=args.k)
     if args.section is None:

@@ -20,7 +20,7 @@ steps (the comparison the paper makes); the plots go to docs/img/halpern_*.png.
 Targets: VR-Halpern reaches the target in fewer epochs than EG and EAG on both
 problems, and does not stall above the target within 5000 epochs (it reaches the target
 there, or the smallest residual of every 1000-epoch window is ≤ 0.9 × the previous one's).
-``--quick`` runs small sizes (smoke test) and writes nothing.
+``--quick`` runs small sizes (smoke test); ``--write`` puts the results into docs/.
 """
 
 from __future__ import annotations
@@ -248,6 +248,7 @@ def main(argv=None) -> int:
     ap.add_argument("--qp-epochs", type=float, default=5e6)
     ap.add_argument("--qp-slow-epochs", type=float, default=1e6,
                     help="budget of VR-EG, Algorithm 2 and Halpern on the QP (slower per epoch)")
+    _report.add_write_options(ap)
     args = ap.parse_args(argv)
     q = args.quick
     specs = [
@@ -267,14 +268,14 @@ def main(argv=None) -> int:
         text = table(title, rows, target, budget, caps)
         print(text, flush=True)
         summary.extend(verdicts(p.name, rows, caps, budget))
-        if not q:
+        if not (q or args.no_write):
             img = plot(kind, title, rows, target)
             text += f"\n\n![{kind}]({Path(img).relative_to(_report.DOCS.parent)})"
         sections.append(text)
         tuning.append("\n".join(log))
     verdict = "\n".join(["| target | wanted | measured |", "|---|---|---|", *summary])
     print(verdict)
-    if q:
+    if q or args.no_write:
         return 0
     body = ("## Halpern and variance-reduced Halpern (issue 7)\n\n"
             + _report.header(_report.command_line())

@@ -14,7 +14,7 @@ median of interleaved repeats):
 Writes the table to docs/BENCHMARKS.md (section ``linear``) and a bar chart to
 docs/benchmarks_linear.png.
 
-Usage: ``python benchmarks/linear.py [--quick] [--no-write]``
+Usage: ``python benchmarks/linear.py [--quick] [--write]`` (``--write``: into docs/)
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def bench_amg(problem, repeats: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)
     n2, n3 = (128, 24) if args.quick else (1024, 96)

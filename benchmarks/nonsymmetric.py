@@ -30,9 +30,9 @@ restart), and PETSc's with the unpreconditioned norm and right preconditioning.
 BLAS runs on one thread (set before numpy loads), as our kernels and PETSc do.
 
 Writes docs/BENCHMARKS.md (section ``nonsymmetric``) and
-docs/img/nonsymmetric_omega.png unless ``--no-write``.
+docs/img/nonsymmetric_omega.png with ``--write`` (off by default).
 
-Usage: ``python benchmarks/nonsymmetric.py [--quick] [--no-write] [--parts krylov,plain,omega]
+Usage: ``python benchmarks/nonsymmetric.py [--quick] [--write] [--parts krylov,plain,omega]
 [--steps N] [--repeats K]``
 """
 
@@ -54,7 +54,7 @@ import scipy.sparse.linalg as spla  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import command_line, header, save_figure, write_section  # noqa: E402
+from _report import add_write_options, command_line, header, save_figure, write_section  # noqa: E402
 
 import unisolve as us  # noqa: E402
 from unisolve.problems import LinearProblem  # noqa: E402
@@ -272,7 +272,7 @@ def _omega_figure(data: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    add_write_options(ap)
     ap.add_argument("--parts", default="krylov,plain,omega")
     ap.add_argument("--steps", type=int, default=None, help="sequence length (2000)")
     ap.add_argument("--nx", type=int, default=None, help="sequence grid side (64)")

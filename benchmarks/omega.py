@@ -604,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("a", "b", "all"), default="all")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--T", type=int, default=5000)
     ap.add_argument("--T-long", type=int, default=20000)

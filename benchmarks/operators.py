@@ -120,7 +120,7 @@ def figures(test, preds: dict, refined: np.ndarray, name: str) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny setting; writes nothing")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--train", type=int, default=200, help="training trajectories")
     ap.add_argument("--test", type=int, default=20, help="test trajectories")
     ap.add_argument("--epochs", type=int, default=20, help="ST-FNO epochs")

@@ -22,7 +22,7 @@ sequential, built -O3 without debugging, as `make petsc` builds it):
 Writes the tables to docs/BENCHMARKS.md (section ``petsc``) and figures to
 docs/img/petsc_*.png.
 
-Usage: ``python benchmarks/petsc.py [--quick] [--no-write] [--skip-mpi]``
+Usage: ``python benchmarks/petsc.py [--quick] [--write] [--skip-mpi]``
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def bench_mpi(nx: int, steps: int) -> dict | None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--skip-mpi", action="store_true", help="no mpiexec runs")
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)

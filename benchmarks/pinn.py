@@ -134,7 +134,7 @@ def figure(conv: dict, burg: dict | None, speeds, heat: dict, name: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny budget; writes nothing")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--seeds", type=int, default=3, help="seeds per convection case")
     ap.add_argument("--burgers-seeds", type=int, default=1, help="seeds per Burgers case")
     ap.add_argument("--epochs", type=int, default=1000, help="Adam steps")

@@ -21,7 +21,7 @@ fixed configuration, measured in one run.
 Writes docs/BENCHMARKS.md (section ``sequences``) and docs/img/sequences_heat.png (the
 cumulative wall time per configuration). ``--quick`` is a smoke-test size.
 
-Usage: ``python benchmarks/sequences.py [--quick] [--no-write] [--steps N] [--rounds R]
+Usage: ``python benchmarks/sequences.py [--quick] [--write] [--steps N] [--rounds R]
 [--parts kernels,heat,omega] [--nx 100 200]``
 """
 
@@ -179,7 +179,7 @@ def plot_heat(results: list[dict]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke-test sizes")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--parts", default="kernels,heat,omega")

@@ -8,7 +8,7 @@ trained on the physics loss alone (no data) for the same number of iterations;
 errors are relative L² velocity errors against the classical Crank–Nicolson
 solver (``mac-cn``, the exact solution of the scheme the loss encodes).
 
-    python benchmarks/stagger.py                 # train, measure, write docs/
+    python benchmarks/stagger.py --write         # train, measure, write docs/
     python benchmarks/stagger.py --models DIR    # reuse / keep the trained models
 
 ``--quick`` runs a tiny setting (smoke test) and writes nothing.
@@ -68,11 +68,12 @@ def _coarse_error(model, problem, offset=(0, 0)):
     """Relative L² velocity error at the last step of a single sub-grid rolled out alone
     (square sub-grid cells: s_H = s_W), against the reference on the same nodes."""
     from unisolve.problems.mac_flow import FlowProblem, MacFlow
+    from unisolve.solvers.mac_projection import reference_rollout
 
     s_h, s_w, _ = model.s
     f = problem.flow
     coarse = MacFlow(f.ny // s_h, f.nx // s_w, f.h * s_h, f.nu, f.dt, mean_flow=f.mean_flow)
-    ref = problem.reference_rollout()[:, offset[0]::s_h, offset[1]::s_w]
+    ref = reference_rollout(problem)[:, offset[0]::s_h, offset[1]::s_w]
     on_subgrid = FlowProblem(coarse, ref[0], problem.steps, reference=ref)
     return float(on_subgrid.velocity_error(model.coarse_rollout(problem, offset))[-1])
 
@@ -80,11 +81,11 @@ def _coarse_error(model, problem, offset=(0, 0)):
 def run_case(name, template, tests, configs, iterations, batch, args, torch, st,
              extra_tests=None):
     """Train (or load) every configuration, roll out the test problems, time everything."""
-    from unisolve.solvers.mac_projection import MacProjection
+    from unisolve.solvers.mac_projection import MacProjection, reference_rollout
 
     steps = tests[0].steps
     t0 = time.perf_counter()
-    refs = [p.reference_rollout() for p in tests]
+    refs = [reference_rollout(p) for p in tests]
     classical = (time.perf_counter() - t0) / (len(tests) * steps)
     picard = MacProjection(template.flow).rollout(tests[0].psi0, 5)[1]["picard"]
     rows, curves, snaps = [], {}, {"reference": refs[0][-1]}
@@ -98,7 +99,8 @@ def run_case(name, template, tests, configs, iterations, batch, args, torch, st,
         snaps[_label(s, shared)] = traj[0][-1]
         extra = None
         if extra_tests:
-            extra = float(np.mean([p.velocity_error(m.rollout(p))[-1] for p in extra_tests]))
+            extra = float(np.mean([p.velocity_error(m.rollout(p))[-1] for p in extra_tests
+                                   if reference_rollout(p) is not None]))
         coarse = None
         if s[2] == 1 and s[0] == s[1] > 1:
             coarse = float(np.mean([_coarse_error(m, p) for p in tests]))
@@ -233,7 +235,7 @@ def figures(cases, plt):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny setting; writes nothing")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--iterations", type=int, default=1200, help="training steps, 64² case")
     ap.add_argument("--iterations-128", type=int, default=500, help="training steps, 128²")
     ap.add_argument("--iterations-cyl", type=int, default=600, help="training steps, channel")
@@ -251,6 +253,7 @@ def main(argv=None) -> int:
 
     from unisolve.learned import stagger as st
     from unisolve.problems import mac_flow as mf
+    from unisolve.solvers.mac_projection import reference_rollout
 
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     q = args.quick
@@ -282,7 +285,7 @@ def main(argv=None) -> int:
         tests = []
         for k in range(2 if q else 4):
             start = mf.cylinder_channel(ny, nx, seed=1000 + k, steps=warm)
-            psi = start.reference_rollout()[-1]
+            psi = reference_rollout(start)[-1]
             tests.append(mf.FlowProblem(start.flow, psi, steps, f"cylinder-{k}",
                                         dict(start.meta, warmup=warm)))
         cases.append(run_case(f"cylinder {ny}×{nx}, Re 100",

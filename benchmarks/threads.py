@@ -21,8 +21,8 @@ alternate. Each time is the minimum over the rounds. Measured:
 The 1-minute load average before and after is printed: on a shared machine the
 "idle" rounds are not idle.
 
-Usage: ``python benchmarks/threads.py [--quick] [--no-write] [--repeats K]``
-(writes the ``threads`` section of docs/BENCHMARKS.md unless ``--no-write``).
+Usage: ``python benchmarks/threads.py [--quick] [--write] [--repeats K]``
+(writes the ``threads`` section of docs/BENCHMARKS.md with ``--write``).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def measure(cases: dict, repeats: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    _report.add_write_options(ap)
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)
     n_sweep, n_readme, forced_its = (128, 64, 20) if args.quick else (1024, 256, 200)

@@ -122,7 +122,9 @@ def solve(problem: Any, method: Any = None, *, progress: bool = True, **options:
         Method options. Common to all: ``rtol``, ``atol`` (stop when
         ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` with the true residual), ``maxiter``,
         ``x0``, ``callback(state)`` (called on x0 and every iterate; raise
-        ``StopIteration`` to stop), ``seed``.
+        ``StopIteration`` to stop), ``seed``. A method's own options, with their
+        defaults and its docstring: ``unisolve.describe("sor")`` (or
+        ``unisolve.methods("sor")``), or ``unisolve methods NAME`` in a shell.
 
     Returns
     -------

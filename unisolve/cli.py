@@ -1,8 +1,9 @@
 """The ``unisolve`` command (also ``python -m unisolve``).
 
     unisolve demo        heat-equation sequence solved by five methods: table + PNG
-    unisolve methods     the method registry
-    unisolve bench N     run benchmarks/N.py from a source checkout
+    unisolve methods     the method registry; ``unisolve methods NAME``: options, defaults, docs
+    unisolve bench N     run benchmarks/N.py from a source checkout (prints; ``--write``
+                         also updates docs/BENCHMARKS.md and docs/img/)
     unisolve petsc-heat  the heat sequence on a PETSc DMDA, CG + BanditSOR; runs under
                          ``mpiexec -n N`` (needs the petsc extra); PETSc options pass through
 """
@@ -145,25 +146,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
-    import inspect
-
     import unisolve as us
-    from unisolve.registry import get_method
 
     if args.name is not None:  # one method: matrix it needs, options, docstring
         try:
-            spec = get_method(args.name)
+            text = us.describe(args.name)
         except ValueError as err:
             print(f"unisolve methods: {err}", file=sys.stderr)
             return 2
-        print(f"{spec.name}: {spec.description}")
-        print(f"problem kinds: {', '.join(spec.kinds)}")
-        if spec.matrix:
-            print(f"matrix: {spec.matrix}")
-        opts = ", ".join(f"{k}={spec.defaults[k]!r}" if k in spec.defaults else k
-                         for k in spec.options)
-        print(f"options: {opts}\n")
-        print(inspect.getdoc(spec.func) or "")
+        print(text, end="")
         return 0
     print(f"{'name':<14} {'problem kinds':<24} {'matrix':<18} description")
     for info in us.methods(args.kind):
@@ -171,16 +162,31 @@ def _cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def benchmark_names(root: Path = BENCH_DIR) -> list[str]:
+    """The benchmarks ``unisolve bench`` runs: benchmarks/*.py without the ``_`` helpers."""
+    if not root.exists():
+        return []
+    return sorted(p.stem for p in root.glob("*.py") if not p.stem.startswith("_"))
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
-    root = Path(__file__).resolve().parents[1] / "benchmarks"
-    script = root / f"{args.name}.py"
-    if not script.exists():
-        found = sorted(p.stem for p in root.glob("*.py")) if root.exists() else []
-        hint = f"available: {', '.join(found)}" if found else \
-            "benchmarks live in the source checkout's benchmarks/ folder"
+    found = benchmark_names()
+    hint = f"available: {', '.join(found)}" if found else \
+        "benchmarks live in the source checkout's benchmarks/ folder"
+    if args.name is None:
+        print(f"unisolve bench: name a benchmark, e.g. `unisolve bench linear --quick` ({hint})",
+              file=sys.stderr)
+        return 2
+    if args.name not in found:
         print(f"unisolve bench: no benchmark {args.name!r} ({hint})", file=sys.stderr)
         return 2
-    return subprocess.call([sys.executable, str(script), *args.extra])
+    extra = list(args.extra)
+    if args.write and "--write" not in extra:
+        extra.append("--write")
+    return subprocess.call([sys.executable, str(BENCH_DIR / f"{args.name}.py"), *extra])
 
 
 def _cmd_petsc_heat(args: argparse.Namespace) -> int:
@@ -242,24 +248,37 @@ def build_parser() -> argparse.ArgumentParser:
                     "convergence plot.")
     demo.add_argument("--nx", type=int, default=100, help="cells per side (default 100)")
     demo.add_argument("--steps", type=int, default=200, help="time steps (default 200)")
-    demo.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance")
+    demo.add_argument("--rtol", type=float, default=1e-8,
+                      help="relative tolerance (default: %(default)g)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the diffusivity path")
-    demo.add_argument("--out", default="out/heat_demo.png", help="PNG path")
+    demo.add_argument("--out", default="out/heat_demo.png",
+                      help="PNG path (default: %(default)s)")
     demo.add_argument("--no-plot", action="store_true", help="skip the PNG")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_cmd_demo)
-    meth = sub.add_parser("methods", help="list the registered methods",
+    meth = sub.add_parser("methods", help="list the registered methods (NAME: its options)",
                           description="List every registered method with the problem "
-                                      "kinds it solves and a one-line description.")
+                                      "kinds it solves and a one-line description; "
+                                      "`unisolve methods NAME` shows one method's options "
+                                      "with their defaults and its docstring (in Python: "
+                                      "unisolve.describe(NAME)).")
     meth.add_argument("name", nargs="?", default=None,
                       help="show one method: the matrix it needs, its options, its docstring")
     meth.add_argument("--kind", default=None, help="only methods for this problem kind")
     meth.set_defaults(func=_cmd_methods)
+    names = ", ".join(benchmark_names()) or "none found: run from a source checkout"
     bench = sub.add_parser("bench", help="run a benchmark script (benchmarks/NAME.py)",
                            description="Run benchmarks/NAME.py from a source checkout; "
-                                       "extra arguments are passed on.")
-    bench.add_argument("name", help="benchmark name, e.g. 'linear'")
-    bench.add_argument("extra", nargs=argparse.REMAINDER, help="arguments for the script")
+                                       "extra arguments are passed on (e.g. --quick). It "
+                                       "prints its tables; only with --write does it also "
+                                       "update docs/BENCHMARKS.md and docs/img/ "
+                                       f"(`make bench` does). Benchmarks: {names}.")
+    bench.add_argument("--write", action="store_true",
+                       help="also write the results into docs/BENCHMARKS.md and docs/img/")
+    bench.add_argument("name", nargs="?", default=None,
+                       help="benchmark name, e.g. 'linear' (see the list above)")
+    bench.add_argument("extra", nargs=argparse.REMAINDER,
+                       help="arguments for the script (e.g. --quick, --write)")
     bench.set_defaults(func=_cmd_bench)
     heat = sub.add_parser(
         "petsc-heat", help="heat sequence on a PETSc DMDA, CG + BanditSOR (mpiexec -n N ...)",
@@ -295,6 +314,24 @@ def main(argv: list[str] | None = None) -> int:
     cg ...
     0
     """
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `unisolve methods | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. StringIO)
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command == "petsc-heat":
