@@ -65,7 +65,7 @@ from torch.nn import functional as F
 from .. import backend
 from ..registry import get_method, method
 from ..result import IterationMonitor, IterationState, Result, Status
-from .training import TrainingLog, read_model_file
+from .training import TrainingLog, read_model_file, torch_device
 from .training import progress as progress_bar
 
 if TYPE_CHECKING:
@@ -477,6 +477,7 @@ class DCDM:
                 f"samples={samples} with validation={validation} leaves no training vector: "
                 "raise samples or lower validation"
             )
+        device = torch_device(device)  # a clear error for 'cuda' on a CPU-only torch
         rng = np.random.default_rng(seed)  # shuffling; the data take their own seeds
         data = []
         for i, p in enumerate(progress_bar(problems, "Ritz vectors", disable=not progress)):
@@ -593,6 +594,7 @@ class DCDM:
         >>> z.shape, bool(z @ (p.A @ z) > 0)
         ((256,), True)
         """
+        device = torch_device(device)
         cells = int(np.prod(grid_shape))
         n = cells if mask is None else int(np.count_nonzero(mask))
         layout = SimpleNamespace(grid_shape=tuple(grid_shape), mask=mask, n=n)
@@ -725,6 +727,7 @@ def dcdm(
     (True, True)
     """
     model = _check_model(model, problem)
+    device = torch_device(device)  # 'cuda' on a CPU-only torch: ValueError naming the fix
     shape, idx = _grid_layout(problem, model.dim)
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"k (directions to A-orthogonalise against) must be an int >= 0, "

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..problems.pde import PDEProblem
 from ..result import IterationState, Result, Status
-from .training import TrainingLog, adam_then_lbfgs, read_model_file
+from .training import TrainingLog, adam_then_lbfgs, read_model_file, torch_device
 
 __all__ = ["PeriodicMLP", "PhysicsModel", "collocation", "derivative", "eulerian_residual",
            "msq"]
@@ -190,7 +190,7 @@ class PhysicsModel:
                     "u0_max": float(np.max(np.abs(problem.u_ref[0]))),
                     "mean": float(np.round(problem.mean, 12))}  # 0.0 exactly for sin x
         self.config = {"depth": depth, "width": width, "seed": seed, **config}
-        self.device = torch.device(device)
+        self.device = torch_device(device)  # 'cuda' on a CPU-only torch: clear ValueError
         with torch.random.fork_rng():  # seeded weights, the caller's torch RNG untouched
             torch.manual_seed(seed)
             self.nets = nn.ModuleDict(self._build()).to(DTYPE)

@@ -19,7 +19,47 @@ from typing import Any
 from ..progress import progress
 from ..result import IterationState, Status
 
-__all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file", "resolve_model"]
+__all__ = ["TrainingLog", "adam_then_lbfgs", "progress", "read_model_file", "resolve_model",
+           "torch_device"]
+
+
+def torch_device(device: Any) -> Any:
+    """``device`` as a ``torch.device``, checked against what this torch build can run.
+
+    A CUDA (or MPS) device on a torch built without it fails here with a
+    ``ValueError`` that names the fix, instead of torch's bare ``AssertionError``
+    ("Torch not compiled with CUDA enabled") deep inside the first ``.to(device)``.
+
+    Examples
+    --------
+    >>> torch_device("cpu")
+    device(type='cpu')
+    >>> torch_device("gpu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: device='gpu' is not a torch device (...); pass e.g. device='cpu' or 'cuda'
+    """
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"device={device!r} is not a torch device ({reason}); pass e.g. "
+                         "device='cpu' or 'cuda'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but this torch ({torch.__version__}) has no usable CUDA "
+                "(torch.cuda.is_available() is False); use device='cpu', or install a CUDA "
+                "build of torch on a machine with an NVIDIA GPU")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA "
+                             f"device(s) are visible; use an index below that")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} but torch.backends.mps.is_available() is False; "
+                         "use device='cpu'")
+    return dev
 
 
 @dataclass
