@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 import unisolve as us  # noqa: E402
 from unisolve.learned import stagger as st  # noqa: E402
 from unisolve.problems import mac_flow as mf  # noqa: E402
-from unisolve.solvers.mac_projection import MacProjection  # noqa: E402
+from unisolve.solvers.mac_projection import MacProjection, reference_rollout  # noqa: E402
 
 CONFIGS = [(1, 1, 1), (2, 2, 1), (2, 2, 2), (4, 4, 1)]
 
@@ -128,6 +128,7 @@ def test_trained_one_step_beats_the_zero_update(tiny, which, factor):
     losses = model.log.train_loss
     assert np.mean(losses[-30:]) < 0.2 * np.mean(losses[:10])
     traj = model.rollout(p, 1)
+    reference_rollout(p)  # mac-cn's trajectory, stored on the problem
     err = p.velocity_error(traj)[1]
     zero = p.velocity_error(np.stack([p.psi0, p.psi0]))[1]
     assert err < factor * zero   # (2,2,1) at 32²: 0.59; (1,1,1): < 0.5 (measured)
@@ -171,7 +172,7 @@ def test_time_staggered_model_and_shared_net():
     traj = m.rollout(p)
     assert traj.shape == (5, 16, 16)
     # the first step is the classical solver's (a two-level start)
-    assert np.allclose(traj[1], p.reference_rollout()[1], atol=1e-6)
+    assert np.allclose(traj[1], reference_rollout(p)[1], atol=1e-6)
     with pytest.raises(ValueError, match="positive multiple of s_T = 2"):
         m.rollout(p, 3)
     with pytest.raises(ValueError, match="coarse_rollout needs s_T = 1"):

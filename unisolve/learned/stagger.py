@@ -57,6 +57,7 @@ from ..problems.mac_flow import (
 from ..progress import progress as _bar
 from ..registry import method
 from ..result import Result, Status
+from ..solvers.mac_projection import reference_rollout
 from .training import TrainingLog, read_model_file, resolve_model
 
 __all__ = ["StaggerModel", "StaggerNet", "decompose", "merge_space", "merge_time",
@@ -554,6 +555,7 @@ class StaggerModel:
         info = {"s": self.s, "shared": self.shared, "parameters": self.parameters,
                 "seconds_per_step": seconds / n}
         if problem.reference is not None or problem.steps <= 400:
+            reference_rollout(problem)  # mac-cn's trajectory, computed once and kept
             info["velocity_error"] = problem.velocity_error(traj) if finite else None
         return Result(x=traj, status=Status.CONVERGED if finite else Status.NONFINITE,
                       iterations=n, residuals=[], time=seconds, method=self.name, info=info)

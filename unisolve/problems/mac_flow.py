@@ -423,18 +423,33 @@ class FlowProblem:
         self.steps = int(self.steps)
 
     def reference_rollout(self) -> np.ndarray:
-        """The classical solver's trajectory ψ⁰ … ψ^steps (computed once, then kept).
+        """The classical solver's trajectory ψ⁰ … ψ^steps, once it has been computed.
+
+        A problem does not know its solver: the trajectory is stored here by
+        ``unisolve.solve(problem, method="mac-cn")`` (at its default tolerance) or
+        by :func:`unisolve.solvers.mac_projection.reference_rollout`, or given as
+        ``reference=`` when the problem is built.
+
+        Raises
+        ------
+        ValueError
+            No reference trajectory (for all ``steps``) has been stored yet.
 
         Examples
         --------
+        >>> import unisolve as us
         >>> p = taylor_green_flow(16, steps=2)
+        >>> _ = us.solve(p, method="mac-cn")   # stores the reference
         >>> p.reference_rollout().shape
         (3, 16, 16)
         """
         if self.reference is None or len(self.reference) < self.steps + 1:
-            from ..solvers.mac_projection import MacProjection
-
-            self.reference = MacProjection(self.flow).rollout(self.psi0, self.steps)[0]
+            raise ValueError(
+                "this FlowProblem has no reference trajectory yet: run "
+                "unisolve.solve(problem, method='mac-cn') or "
+                "unisolve.solvers.mac_projection.reference_rollout(problem) first, or pass "
+                "reference= (steps + 1 ψ fields) when building it"
+            )
         return self.reference[: self.steps + 1]
 
     def velocity_error(self, psi: Any) -> np.ndarray:
@@ -442,20 +457,23 @@ class FlowProblem:
 
         ``psi`` is a trajectory (k + 1, ny, nx) starting at ψ⁰; entry m is
         ‖u_m − u_m^ref‖ / ‖u_m^ref‖ (velocity fluctuation about the mean flow).
+        The reference is :meth:`reference_rollout` (computed by the classical
+        solver, see there).
 
         Examples
         --------
+        >>> import unisolve as us
         >>> p = taylor_green_flow(16, steps=2)
-        >>> p.velocity_error(p.reference_rollout()).tolist()
+        >>> r = us.solve(p, method="mac-cn")
+        >>> p.velocity_error(r.x).tolist()
         [0.0, 0.0, 0.0]
         """
         psi = np.asarray(psi, dtype=np.float64)
-        ref = self.reference_rollout()
-        if psi.ndim != 3 or psi.shape[1:] != self.flow.shape or len(psi) > len(ref):
+        if psi.ndim != 3 or psi.shape[1:] != self.flow.shape or len(psi) > self.steps + 1:
             raise ValueError(f"a trajectory has shape (k + 1, {self.flow.ny}, "
                              f"{self.flow.nx}) with k <= steps = {self.steps}, got "
                              f"{psi.shape}")
-        ref = ref[: len(psi)]
+        ref = self.reference_rollout()[: len(psi)]
         f = self.flow
         du, dv = (a - b for a, b in zip(f.velocity(psi), f.velocity(ref), strict=True))
         u, v = self.flow.velocity(ref)

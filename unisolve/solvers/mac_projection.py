@@ -25,7 +25,7 @@ from ..problems.mac_flow import FlowProblem, MacFlow
 from ..registry import method
 from ..result import Result, Status
 
-__all__ = ["MacProjection", "mac_cn"]
+__all__ = ["MacProjection", "mac_cn", "reference_rollout"]
 
 
 def _shift(ny: int, nx: int, di: int, dj: int) -> sp.csr_matrix:
@@ -155,6 +155,40 @@ class MacProjection:
                 status = Status.MAX_ITER
         return out, {"status": status, "picard": picard, "p": p,
                      "seconds": time.perf_counter() - t0}
+
+
+def reference_rollout(problem: FlowProblem, progress: bool = False) -> np.ndarray:
+    """The problem's reference trajectory: computed by ``mac-cn`` once, then kept.
+
+    The classical solver at its default tolerance (Picard ``tol=1e-11``) rolls
+    ``problem.psi0`` out over ``problem.steps`` steps and stores the trajectory as
+    ``problem.reference``, which :meth:`FlowProblem.velocity_error` compares
+    against (the problem layer never calls a solver itself).
+
+    Parameters
+    ----------
+    problem : FlowProblem
+    progress : bool
+        Progress bar over the steps (only when the reference is computed here).
+
+    Returns
+    -------
+    numpy.ndarray
+        ψ⁰ … ψ^steps, shape (steps + 1, ny, nx).
+
+    Examples
+    --------
+    >>> from unisolve.problems.mac_flow import taylor_green_flow
+    >>> p = taylor_green_flow(16, steps=2)
+    >>> reference_rollout(p).shape, p.velocity_error(p.reference).tolist()
+    ((3, 16, 16), [0.0, 0.0, 0.0])
+    """
+    if not isinstance(problem, FlowProblem):
+        raise TypeError(f"reference_rollout takes a FlowProblem, got {type(problem).__name__}")
+    if problem.reference is None or len(problem.reference) < problem.steps + 1:
+        problem.reference = MacProjection(problem.flow).rollout(problem.psi0, problem.steps,
+                                                                progress)[0]
+    return problem.reference_rollout()
 
 
 @method("mac-cn", kinds=("flow",), default_for=("flow",))
