@@ -20,6 +20,11 @@ our preconditioners inside PETSc programs. Needs the ``petsc`` extra.
    ``residuals`` and calls ``callback``; at the end ``b − A x`` is recomputed
    and, if the recursive norm drifted below the threshold while the true
    one did not, the KSP restarts from x (as our CG's residual replacement).
+   Every KSP solve, restarts included, solves the residual equation
+   ``A d = b − A x`` from d = 0 and adds d to x, so KSP types that refuse a
+   nonzero initial guess (``preonly``) work too. PETSc errors come back as a
+   ``ValueError`` naming the fix (bad options, a matrix the PC cannot use) or
+   as a status with PETSc's reason in ``info['reason']`` (a numerical failure).
 
 3. **Our preconditioners in PETSc.** Two Python PC contexts, usable from any
    PETSc program by ``-pc_type python -pc_python_type
@@ -55,10 +60,14 @@ True
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 try:
@@ -146,33 +155,63 @@ def _prefer_true_residual_norm(ksp: PETSc.KSP, user_set: bool) -> str:
 
 
 class _Monitor:
-    """The convergence test handed to KSP: our rule, residual record, callback."""
+    """The convergence test handed to KSP: our rule, residual record, callback.
+
+    One monitor serves a whole solve, restarts included: :meth:`begin` sets it up
+    for each ``KSPSolve`` on the residual equation ``A d = b − A x`` (d₀ = 0), so
+    PETSc's iteration ``its`` of that solve is our iteration ``offset + its`` and its
+    iterate is ``x + d``. ``residuals[k]`` is written once per iteration index k:
+    a second call with the same k (GMRES re-tests the residual it recomputes at each
+    restart of its cycle; a KSP restart re-tests its start) replaces the entry and
+    does not call ``callback`` again, so ``len(residuals) == iterations + 1`` and the
+    callback runs once on x0 and once per iteration.
+    """
 
     def __init__(self, threshold: float, divtol: float, callback: Callable | None,
-                 iterations_before: int, residuals: list[float], max_it: int) -> None:
+                 residuals: list[float]) -> None:
         self.threshold, self.divtol, self.callback = threshold, divtol, callback
-        self.max_it = max_it
-        self.offset, self.residuals = iterations_before, residuals
+        self.residuals = residuals
+        self.called = -1  # the last iteration index the callback has seen
         self.stopped = False
         self.error: Exception | None = None
+        self.offset, self.max_it = 0, 0
+        self.base: np.ndarray | None = None
         self.first: float | None = None
 
-    def __call__(self, ksp: PETSc.KSP, its: int, rnorm: float) -> int:
-        if its == 0 and self.offset > 0:  # a restart: its x0 is the last iterate
-            self.residuals[-1] = rnorm
+    def record(self, k: int, rnorm: float, x: Callable[[], np.ndarray]) -> None:
+        """Store ``rnorm`` as ``residuals[k]``; call ``callback`` the first time k is seen.
+
+        ``x()`` builds the iterate (only called when there is a callback). A skipped
+        index (a KSP that does not test every iteration) is NaN.
+        """
+        if k < len(self.residuals):
+            self.residuals[k] = rnorm
         else:
+            self.residuals.extend([math.nan] * (k - len(self.residuals)))
             self.residuals.append(rnorm)
+        if self.callback is None or k <= self.called:
+            return
+        self.called = k
+        try:
+            self.callback(IterationState(iteration=k, x=x(), residual=rnorm))
+        except StopIteration:
+            self.stopped = True
+        except Exception as exc:  # re-raised after KSPSolve, not as PETSc error 101
+            self.error = exc
+
+    def begin(self, offset: int, base: np.ndarray | None, max_it: int) -> None:
+        """Prepare for a KSPSolve from our iteration ``offset`` at the iterate ``base``."""
+        self.offset, self.base, self.max_it, self.first = offset, base, max_it, None
+
+    def __call__(self, ksp: PETSc.KSP, its: int, rnorm: float) -> int:
         if self.first is None:
             self.first = rnorm
-        if self.callback is not None:
-            x = vec_to_numpy(ksp.buildSolution())
-            try:
-                self.callback(IterationState(iteration=self.offset + its, x=x, residual=rnorm))
-            except StopIteration:
-                self.stopped = True
+        if its > 0:  # its = 0 is the start, already recorded with its true residual
+            self.record(self.offset + its, rnorm,
+                        lambda: self.base + vec_to_numpy(ksp.buildSolution()))
+            if self.stopped:
                 return _Reason.CONVERGED_USER
-            except Exception as exc:  # re-raised after KSPSolve, not as PETSc error 101
-                self.error = exc
+            if self.error is not None:
                 return _Reason.DIVERGED_USER
         if not math.isfinite(rnorm):
             return _Reason.DIVERGED_NANORINF
@@ -217,78 +256,206 @@ def _petsc_system(problem: LinearProblem) -> tuple[PETSc.Mat, PETSc.Vec, bool]:
     return A, vec_like(problem.b, A.createVecLeft()), False
 
 
+#: The largest PetscInt of this PETSc build (2**31 − 1 unless PETSc was configured
+#: with 64-bit indices). KSP counts iterations in a PetscInt, so a larger ``maxiter``
+#: is clamped to it (``info['maxiter']`` says the value used).
+PETSC_INT_MAX = int(np.iinfo(PETSc.IntType).max)
+
+#: PETSc error codes that mean the numerics failed, not the input: the solve ends with
+#: a status and ``info['reason']`` (the KSP's reason when it set one, else this name).
+_NUMERICAL_ERRORS = {
+    71: "DIVERGED_PC_FAILED",  # PETSC_ERR_MAT_LU_ZRPVT: zero pivot in LU / ILU
+    81: "DIVERGED_PC_FAILED",  # PETSC_ERR_MAT_CH_ZRPVT: zero pivot in Cholesky / ICC
+    72: "DIVERGED_NANORINF",  # PETSC_ERR_FP: floating-point exception
+    82: "DIVERGED_BREAKDOWN",  # PETSC_ERR_CONV_FAILED
+    91: "DIVERGED_BREAKDOWN",  # PETSC_ERR_NOT_CONVERGED (-ksp_error_if_not_converged)
+}
+
+
+def _petsc_message(exc: PETSc.Error) -> tuple[str, str]:
+    """(where, what): the innermost PETSc function and the error's text lines."""
+    where, what = "", []
+    for line in str(exc).splitlines()[1:]:
+        line = re.sub(r"^\[\d+\]\s*", "", line).strip()
+        call = re.match(r"^(\w+)\(\) at \S+$", line)
+        if call:
+            where = call.group(1)
+        elif line:
+            what.append(line)
+    return where, "; ".join(what) or f"PETSc error code {exc.ierr}"
+
+
+def _missing_diagonal(problem: LinearProblem) -> np.ndarray:
+    """Rows of A with no stored diagonal entry (what PETSc's SOR / ILU / ICC cannot use)."""
+    A = sp.coo_array(sp.csr_array(problem.A))
+    stored = np.zeros(problem.n, dtype=bool)
+    stored[A.row[A.row == A.col]] = True
+    return np.flatnonzero(~stored)
+
+
+def _input_error(exc: PETSc.Error, problem: LinearProblem, options: str,
+                 pc_type: str) -> ValueError:
+    """A PETSc error caused by the matrix or the options, as a ValueError naming the fix."""
+    where, what = _petsc_message(exc)
+    unknown = re.search(r"Unable to find requested (\w+) type (\S+)", what)
+    if exc.ierr == 86 and unknown and unknown.group(1) in ("KSP", "PC"):
+        kind, given = unknown.group(1), unknown.group(2)
+        names = getattr(PETSc, kind).Type
+        valid = sorted({v for k, v in vars(names).items() if k.isupper() and isinstance(v, str)})
+        return ValueError(
+            f"PETSc has no {kind} type {given!r} (from options={options!r}): change "
+            f"-{kind.lower()}_type to one of {', '.join(valid)} (some need an external "
+            "package PETSc was built with)")
+    if exc.ierr == 73 and "diagonal" in what:
+        rows = _missing_diagonal(problem)
+        shown = ", ".join(map(str, rows[:8])) + (", ..." if rows.size > 8 else "")
+        return ValueError(
+            f"A has no stored diagonal entry in {rows.size} of its {problem.n} rows "
+            f"(rows {shown}), and PETSc's preconditioner {pc_type!r} needs one in every "
+            f"row (PETSc, in {where}: {what}). Add the missing diagonal entries to A, or "
+            "use a preconditioner that does not touch the diagonal: method='petsc' or "
+            "'petsc-gmres' with options='-pc_type none' (SOR, petsc-sor, divides by it)")
+    return ValueError(
+        f"PETSc rejected this solve (error code {exc.ierr} in {where or 'PETSc'}): {what}. "
+        f"Change the options ({options!r}) or the matrix as PETSc's message says")
+
+
 def _solve_with_ksp(problem: LinearProblem, defaults: str, name: str, *, options: str,
                     rtol: float, atol: float, maxiter: int | None, x0: Any,
                     callback: Callable[[IterationState], Any] | None) -> Result:
-    """Run a KSP built from ``defaults`` then ``options`` under our stopping rule."""
+    """Run a KSP built from ``defaults`` then ``options`` under our stopping rule.
+
+    Every ``KSPSolve`` (the first and each restart) solves the residual equation
+    ``A d = b − A x`` from d = 0 and sets ``x ← x + d``: the same Krylov iterates as a
+    solve from x, and right for KSP types that refuse a nonzero guess (preonly).
+    """
     if not isinstance(options, str):
         raise TypeError(f"options must be a string of PETSc options, got {type(options).__name__}")
     A, b, users_b = _petsc_system(problem)
     comm = A.getComm()
-    maxiter = 10 * problem.n if maxiter is None else maxiter
+    maxiter = 10 * problem.n if maxiter is None else operator.index(maxiter)
+    if maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer, got {maxiter!r}")
+    requested, maxiter = maxiter, min(maxiter, PETSC_INT_MAX)  # PETSc counts in a PetscInt
     threshold = max(rtol * b.norm(), atol)
     x = A.createVecRight()
     start = problem.initial_guess(x0)
     lo, hi = x.getOwnershipRange()
     x.setArray(np.asarray(start, dtype=np.float64)[lo:hi])
-    nonzero_start = bool(np.any(start))
     everything = f"{defaults} {options}".strip()
     prefix, keys = scoped_options(everything)
     ksp = PETSc.KSP().create(comm)
-    r = b.duplicate()
+    r, d = b.duplicate(), x.duplicate()
+    residuals: list[float] = []
+    true_at: list[int] = []
+    failure = ""
     try:
         ksp.setOptionsPrefix(prefix)
         ksp.setOperators(A)
-        ksp.setTolerances(rtol=rtol, atol=atol, max_it=max(maxiter, 1))
-        ksp.setFromOptions()
-        norm_type = _prefer_true_residual_norm(
-            ksp, user_set=any(k.endswith("ksp_norm_type") for k in keys))
-        residuals: list[float] = []
-        iterations, restarts, reason, stopped = 0, 0, 0, False
+        # PETSc wants rtol < 1; the test below is ours, so a larger one need not reach it
+        ksp.setTolerances(rtol=rtol if rtol < 1 else None, atol=atol, max_it=max(maxiter, 1))
+        try:
+            ksp.setFromOptions()
+            norm_type = _prefer_true_residual_norm(
+                ksp, user_set=any(k.endswith("ksp_norm_type") for k in keys))
+        except PETSc.Error as exc:
+            raise _input_error(exc, problem, everything, ksp.getPC().getType() or "?") from exc
+        test = _Monitor(threshold, 1e8, callback, residuals)
+        iterations, solves, reason = 0, 0, 0
+        A.mult(x, r)
+        r.aypx(-1.0, b)  # r = b − A x: the true residual at x0
+        rnorm = r.norm()
+        test.record(0, rnorm, lambda: vec_to_numpy(x))
+        true_at.append(0)
         while True:
-            test = _Monitor(threshold, 1e8, callback, iterations, residuals,
-                            max_it=maxiter - iterations)
-            if iterations >= maxiter:  # maxiter = 0: only x0's residual is recorded
-                A.mult(x, r)
-                r.aypx(-1.0, b)
-                reason, stopped = test(ksp, 0, r.norm()), test.stopped
-                break
-            ksp.setInitialGuessNonzero(nonzero_start or iterations > 0)
-            ksp.setTolerances(max_it=maxiter - iterations)
-            ksp.setConvergenceTest(test)
-            ksp.solve(b, x)
             if test.error is not None:
                 raise test.error
-            iterations += ksp.getIterationNumber()
-            reason, stopped = int(ksp.getConvergedReason()), test.stopped
+            if test.stopped:
+                break
+            if not math.isfinite(rnorm):
+                reason = _Reason.DIVERGED_NANORINF
+                break
+            if rnorm <= threshold:  # the stopping rule, on the true residual
+                reason = reason if reason > 0 else _Reason.CONVERGED_ATOL
+                break
+            if reason < 0:  # the last KSPSolve failed
+                break
+            if iterations >= maxiter:
+                reason = _Reason.DIVERGED_MAX_IT
+                break
+            if solves > 10:  # at most 10 restarts; the status comes out MAX_ITER
+                break
+            # a restart (solves > 0): PETSc's norm met the threshold, the true one did not
+            solves += 1
+            test.begin(iterations, vec_to_numpy(x) if callback is not None else None,
+                       max_it=maxiter - iterations)
+            d.zeroEntries()
+            ksp.setInitialGuessNonzero(False)
+            ksp.setTolerances(max_it=maxiter - iterations)
+            ksp.setConvergenceTest(test)
+            try:
+                ksp.solve(r, d)  # A d = r from d = 0
+                reason = int(ksp.getConvergedReason())
+            except PETSc.Error as exc:
+                if exc.ierr not in _NUMERICAL_ERRORS:
+                    raise _input_error(exc, problem, everything,
+                                       ksp.getPC().getType() or "?") from exc
+                where, what = _petsc_message(exc)
+                failure = f"PETSc error code {exc.ierr} in {where}: {what}"
+                reason = int(ksp.getConvergedReason())
+                if reason >= 0:
+                    reason = getattr(_Reason, _NUMERICAL_ERRORS[exc.ierr])
+            if test.error is not None:
+                raise test.error
+            its = int(ksp.getIterationNumber())
             if reason == _Reason.CONVERGED_ITERATING:  # the KSP ran out of iterations
                 reason = _Reason.DIVERGED_MAX_IT
+            if math.isfinite(d.norm()):
+                x.axpy(1.0, d)  # x ← x + d
+            elif reason > 0:  # a failed KSP leaves NaN in d: keep x where it was
+                reason = _Reason.DIVERGED_NANORINF
+            iterations += its
+            del residuals[iterations + 1:]
             A.mult(x, r)
             r.aypx(-1.0, b)  # r = b − A x: the true residual
-            # a KSP that computes no norm (e.g. preonly) never calls the test: NaN there
-            residuals.extend([math.nan] * (iterations + 1 - len(residuals)))
-            residuals[-1] = r.norm()
-            if stopped or reason <= 0 or residuals[-1] <= threshold:
-                break
-            if iterations >= maxiter or restarts >= 10:
-                reason = _Reason.DIVERGED_MAX_IT
-                break
-            restarts += 1  # the recursive norm met the threshold, the true one did not
-        status = _status(reason, stopped)
+            rnorm = r.norm()
+            # a KSP that computes no norm (e.g. preonly) never calls the test: NaN there,
+            # and the callback sees the last iterate here
+            test.record(iterations, rnorm, lambda: vec_to_numpy(x))
+            true_at.append(iterations)
+        status = _status(reason, test.stopped)
         if status is Status.CONVERGED and residuals[-1] > threshold:
             status = Status.MAX_ITER
         info = {
             "ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType(),
             "norm_type": norm_type, "reason": REASON_NAMES.get(reason, str(reason)),
-            "restarts": restarts, "threshold": threshold, "maxiter": maxiter,
+            "restarts": max(solves - 1, 0), "threshold": threshold, "maxiter": maxiter,
             "options": everything, "ranks": comm.getSize(),
             "residual_kind": (f"residuals[k] is PETSc's {norm_type} residual norm at "
-                              "iterate k; the last entry is the true ‖b − A x‖"),
+                              "iterate k, except at the indices in "
+                              "info['true_residual_indices'] (x0, the end of every KSPSolve, "
+                              "the last entry), where it is the true ‖b − A x_k‖"),
+            "true_residual_indices": sorted(set(true_at)),
         }
+        if solves > 10 and status is Status.MAX_ITER and reason > 0:
+            info["restart_note"] = (
+                f"PETSc's KSP reported {info['reason']} in {solves} solves while the true "
+                "‖b − A x‖ stayed above the threshold: stopped after 10 restarts (preonly "
+                "applies the PC once; -ksp_type richardson iterates it)")
+        if requested != maxiter:
+            info["maxiter_note"] = (f"maxiter={requested} is more than PETSc's PetscInt "
+                                    f"holds; clamped to {maxiter}")
+        if "PC_FAILED" in info["reason"] or "PCSETUP_FAILED" in info["reason"]:
+            failed = ksp.getPC().getFailedReason()
+            names = {v: k for k, v in vars(PETSc.PC.FailedReason).items() if k.isupper()}
+            info["pc_failed_reason"] = names.get(failed, str(failed))
+        if failure:
+            info["petsc_error"] = failure
         out = x if users_b else vec_to_numpy(x)
     finally:
         ksp.destroy()
         r.destroy()
+        d.destroy()
         if not users_b:
             b.destroy()
         db = PETSc.Options()
@@ -321,12 +488,15 @@ def petsc_ksp(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
         Stop when ``‖b − A x‖ ≤ max(rtol‖b‖, atol)`` (checked on the true residual
         at the end).
     maxiter : int, optional
-        Iteration cap (default ``10 n``).
+        Iteration cap (default ``10 n``); any non-negative int, clamped to
+        :data:`PETSC_INT_MAX` (PETSc counts iterations in a PetscInt:
+        2**31 − 1 unless built with 64-bit indices; ``info['maxiter']`` is the cap used).
     x0 : array, optional
         Initial guess (default ``problem.x0``, else zeros).
     callback : callable, optional
-        ``callback(state)`` at x0 and after every iteration (``state.x`` is
-        ``KSPBuildSolution`` as numpy); ``StopIteration`` stops the solve.
+        ``callback(state)`` once at x0 and once after every iteration (``state.x``
+        is ``x + KSPBuildSolution`` as numpy), restarts included;
+        ``StopIteration`` stops the solve.
     seed : int, optional
         Unused (PETSc's Krylov methods are deterministic).
 
@@ -336,7 +506,17 @@ def petsc_ksp(problem: LinearProblem, *, options: str = "", rtol: float = 1e-8,
         ``x`` a Vec when ``b`` was a Vec, else numpy. ``info`` has ``ksp_type``,
         ``pc_type``, ``norm_type`` (what ``residuals`` hold before the last
         entry, which is the true ``‖b − A x‖``), ``reason`` (PETSc's converged
-        reason) and ``restarts``.
+        reason; with ``pc_failed_reason`` when the PC failed, and ``petsc_error``
+        when PETSc raised a numerical error) and ``restarts``.
+
+    Raises
+    ------
+    ValueError
+        PETSc rejected the options (an unknown ``-ksp_type`` / ``-pc_type``:
+        the message lists the valid ones) or the matrix (a row without a stored
+        diagonal entry under SOR / ILU / ICC: the message names the rows and the
+        fix). Numerical failures (zero pivot, breakdown) are statuses instead:
+        ``BREAKDOWN`` / ``DIVERGED`` with ``info['reason']``.
 
     Examples
     --------
@@ -416,10 +596,15 @@ def petsc_sor(problem: LinearProblem, *, omega: float = 1.0, symmetric: bool = F
     >>> theirs.iterations == ours.iterations
     True
     """
-    if isinstance(omega, bool) or not isinstance(omega, (int, float)) or not 0 < omega < 2:
-        raise ValueError(f"omega must be a number in (0, 2) for SOR to converge, got {omega!r}")
+    if isinstance(omega, (bool, np.bool_)) or not isinstance(omega, (numbers.Real, np.number)):
+        raise TypeError(f"omega must be a real number in (0, 2), got {type(omega).__name__} "
+                        f"{omega!r}; pass e.g. omega=1.5")
+    value = float(omega)  # numpy scalars too: PETSc's option parser reads only '1.5'
+    if not 0.0 < value < 2.0:  # also rejects NaN
+        raise ValueError(f"omega must be a number in (0, 2) for SOR to converge, got "
+                         f"{omega!r}; pass e.g. omega=1.5")
     sweep = "-pc_sor_symmetric" if symmetric else "-pc_sor_forward"
-    defaults = f"-ksp_type richardson -pc_type sor -pc_sor_omega {omega!r} {sweep}"
+    defaults = f"-ksp_type richardson -pc_type sor -pc_sor_omega {value!r} {sweep}"
     return _solve_with_ksp(problem, defaults, "petsc-sor", options=options, rtol=rtol,
                            atol=atol, maxiter=maxiter, x0=x0, callback=callback)
 
