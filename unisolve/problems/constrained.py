@@ -28,13 +28,102 @@ __all__ = [
     "DerivativeCheck",
     "EqualityConstrainedProblem",
     "check_derivatives",
+    "check_output",
     "register",
     "test_set",
 ]
 
+_WHAT = {"f": "a real scalar (one float)", "grad": "a real vector", "c": "a real vector",
+         "jac": "a real matrix (dense or scipy.sparse)",
+         "hess_lag": "a real matrix (dense or scipy.sparse)"}
+
 
 def _dense(M: Any) -> np.ndarray:
     return M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)
+
+
+def check_output(name: str, value: Any, shape: tuple, where: str = "x") -> Any:
+    """Check what a user callable returned: real numbers of the expected shape.
+
+    Every constrained method calls this on each evaluation of ``f``, ``grad``,
+    ``c``, ``jac`` and ``hess_lag`` (a shape test: cheap beside the evaluation).
+    Finiteness is not checked here: a method reports NaN or inf as
+    ``Status.NONFINITE`` (or shortens a line-search step).
+
+    Parameters
+    ----------
+    name : {"f", "grad", "c", "jac", "hess_lag"}
+        The callable, as the problem names it.
+    value : any
+        What it returned.
+    shape : tuple
+        The expected shape: ``()`` for f, ``(n,)``, ``(m,)``, ``(m, n)``, ``(n, n)``.
+    where : str
+        Where it was evaluated, for the message (e.g. ``"x0"``, ``"x"``).
+
+    Returns
+    -------
+    float, ndarray or scipy.sparse.csr_array
+        ``float`` for ``shape == ()``, else a float64 array (sparse input stays sparse).
+
+    Raises
+    ------
+    TypeError
+        ``None``, non-numeric or complex output.
+    ValueError
+        The wrong shape; the message names the callable, the returned and the
+        expected shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_output("f", np.float64(2.5), ())
+    2.5
+    >>> try:
+    ...     check_output("f", np.ones(2), ())
+    ... except ValueError as err:
+    ...     print(str(err)[:52])
+    f(x) returned an array of shape (2,), expected a rea
+    """
+    out = _real(name, value, shape, where)
+    if out.shape != shape:
+        kind = "a scalar" if out.shape == () else f"an array of shape {out.shape}"
+        raise ValueError(f"{_label(name, where)} returned {kind}, expected "
+                         f"{_WHAT.get(name, 'an array')} of shape {shape}: {name} must return "
+                         "that for every x, not only at x0")
+    return float(out) if shape == () else out
+
+
+def _label(name: str, where: str) -> str:
+    return f"hess_lag({where}, lam)" if name == "hess_lag" else f"{name}({where})"
+
+
+def _real(name: str, value: Any, shape: Any, where: str) -> Any:
+    """``value`` as float64 (dense array or CSR); TypeError naming the callable if it
+    is None, non-numeric or complex. The shape is not checked here."""
+    label = _label(name, where)
+    expected = _WHAT.get(name, "an array")
+    if sp.issparse(value):
+        if np.iscomplexobj(value.data):
+            raise TypeError(f"{label} returned complex entries, expected {expected}")
+        out: Any = sp.csr_array(value, dtype=float)
+    else:
+        if value is None:
+            raise TypeError(f"{label} returned None, expected {expected} of shape {shape} "
+                            f"(did {name} forget to return its value?)")
+        try:
+            arr = np.asarray(value)
+        except Exception as err:  # ragged lists and the like
+            raise TypeError(f"{label} returned {type(value).__name__} that is not an array "
+                            f"({err}), expected {expected} of shape {shape}") from None
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{label} returned complex values, expected {expected}: the "
+                            "problem must be real")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{label} returned {type(value).__name__} of dtype {arr.dtype}, "
+                            f"expected {expected} of shape {shape}")
+        out = arr.astype(float, copy=False)
+    return out
 
 
 @dataclass
@@ -104,7 +193,7 @@ class EqualityConstrainedProblem:
             raise ValueError("x0 holds NaN or inf: give a finite start point")
         self.x0 = x0
         n = x0.size
-        c0 = np.asarray(self.c(x0), dtype=float)
+        c0 = _dense(_real("c", self.c(x0), "(m,)", "x0"))  # its length defines m
         if c0.ndim != 1 or c0.size == 0:
             raise ValueError(f"c(x0) must be a non-empty 1-D array, got shape {c0.shape}: "
                              "an equality-constrained problem needs m >= 1 constraints")
@@ -115,13 +204,14 @@ class EqualityConstrainedProblem:
                              f"got {lam0.shape}")
         self.lam0 = lam0
         checks = {
-            "f(x0)": (np.asarray(self.f(x0), dtype=float), ()),
-            "grad(x0)": (np.asarray(self.grad(x0), dtype=float), (n,)),
-            "c(x0)": (c0, (m,)),
-            "jac(x0)": (_dense(self.jac(x0)), (m, n)),
-            "hess_lag(x0, lam0)": (_dense(self.hess_lag(x0, lam0)), (n, n)),
+            "f(x0)": ("f", self.f(x0), ()),
+            "grad(x0)": ("grad", self.grad(x0), (n,)),
+            "c(x0)": ("c", c0, (m,)),
+            "jac(x0)": ("jac", self.jac(x0), (m, n)),
+            "hess_lag(x0, lam0)": ("hess_lag", self.hess_lag(x0, lam0), (n, n)),
         }
-        for label, (value, shape) in checks.items():
+        for label, (name, raw, shape) in checks.items():
+            value = _dense(_real(name, raw, shape, "x0"))  # TypeError: None, str, complex
             if value.shape != shape:
                 raise ValueError(f"{label} has shape {value.shape}, expected {shape} "
                                  f"(n = {n} variables, m = {m} constraints)")
@@ -145,12 +235,14 @@ class EqualityConstrainedProblem:
         return self.lam0.size
 
     def lagrangian_grad(self, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
-        """∇ₓL(x, λ) = ∇f(x) + G(x)ᵀλ."""
-        return np.asarray(self.grad(x), dtype=float) + self.jac(x).T @ lam
+        """∇ₓL(x, λ) = ∇f(x) + G(x)ᵀλ (outputs checked by :func:`check_output`)."""
+        g = check_output("grad", self.grad(x), (self.n,))
+        return g + check_output("jac", self.jac(x), (self.m, self.n)).T @ lam
 
     def kkt_residual(self, x: np.ndarray, lam: np.ndarray) -> float:
         """‖(∇ₓL(x, λ), c(x))‖₂, zero exactly at a KKT point."""
-        r = np.concatenate([self.lagrangian_grad(x, lam), np.asarray(self.c(x), dtype=float)])
+        r = np.concatenate([self.lagrangian_grad(x, lam),
+                            check_output("c", self.c(x), (self.m,))])
         return float(np.linalg.norm(r))
 
     def __repr__(self) -> str:

@@ -518,13 +518,49 @@ class FixedPointProblem:
         self.z0 = np.asarray(self.z0, dtype=float)
         if self.z0.ndim != 1 or self.z0.size == 0 or not np.all(np.isfinite(self.z0)):
             raise ValueError("z0 must be a non-empty finite 1-D array")
-        Tz = np.asarray(self.T(self.z0.copy()))
-        if Tz.shape != self.z0.shape:
-            raise ValueError(f"T(z0) has shape {Tz.shape}, z0 has {self.z0.shape}: T must map "
-                             "a vector to a vector of the same length")
         self.dim = self.z0.size
+        self.apply(self.z0.copy(), "z0")
+
+    def apply(self, z: np.ndarray, where: str = "z") -> np.ndarray:
+        """T(z), checked: a real float array of z's shape, else an error naming T.
+
+        Every method calls T through this on every iteration (a shape test, cheap
+        beside T itself); NaN or inf pass through (the method reports NONFINITE).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = FixedPointProblem(lambda z: 0.5 * z, np.ones(2))
+        >>> p.apply(np.array([2.0, 4.0])).tolist()
+        [1.0, 2.0]
+        >>> try:
+        ...     FixedPointProblem(lambda z: z[:1], np.ones(2))
+        ... except ValueError as err:
+        ...     print(str(err)[:58])
+        T(z0) returned an array of shape (1,), expected shape (2,)
+        """
+        Tz = self.T(z)
+        if Tz is None:
+            raise TypeError(f"T({where}) returned None, expected an array of shape "
+                            f"({self.dim},) (did T forget to return its value?)")
+        try:
+            arr = np.asarray(Tz)
+        except Exception as err:  # a ragged list and the like
+            raise TypeError(f"T({where}) returned {type(Tz).__name__} that is not an array "
+                            f"({err}), expected shape ({self.dim},)") from None
+        if np.iscomplexobj(arr):
+            raise TypeError(f"T({where}) returned complex values: T must be a real map")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"T({where}) returned {type(Tz).__name__} of dtype {arr.dtype}, "
+                            f"expected a float array of shape ({self.dim},)")
+        if arr.shape != (self.dim,):
+            kind = "a scalar" if arr.shape == () else f"an array of shape {arr.shape}"
+            raise ValueError(f"T({where}) returned {kind}, expected shape ({self.dim},) (the "
+                             "shape of z0): T must map a vector to a vector of the same length "
+                             "at every z, not only at z0")
+        return arr.astype(float, copy=False)
 
     def residual(self, z: np.ndarray, Tz: np.ndarray | None = None) -> float:
-        """‖z − T(z)‖."""
-        Tz = self.T(z) if Tz is None else Tz
+        """‖z − T(z)‖ (T's output checked by :meth:`apply`)."""
+        Tz = self.apply(z) if Tz is None else Tz
         return float(np.linalg.norm(z - Tz))

@@ -276,8 +276,7 @@ def halpern(
 def _halpern_map(problem: FixedPointProblem, rtol: float, atol: float, maxiter: int,
                  x0: Any, callback: Any) -> Result:
     z0 = problem.z0.copy() if x0 is None else _start(problem, x0)
-    T = problem.T
-    Tz0 = np.asarray(T(z0.copy()), dtype=float)
+    Tz0 = problem.apply(z0.copy(), "z0")  # T's output checked on every call (shape, type)
     r0 = float(np.linalg.norm(z0 - Tz0))
     monitor = IterationMonitor(r0, rtol, atol, maxiter, callback)
     z, Tz = z0.copy(), Tz0
@@ -286,7 +285,7 @@ def _halpern_map(problem: FixedPointProblem, rtol: float, atol: float, maxiter: 
     while status is None:
         lam = 1.0 / (k + 2)
         z = lam * z0 + (1.0 - lam) * Tz
-        Tz = np.asarray(T(z), dtype=float)
+        Tz = problem.apply(z, f"z_{k + 1}")
         calls += 1
         k += 1
         dz = float(np.linalg.norm(z - z0))

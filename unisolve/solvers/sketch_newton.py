@@ -46,7 +46,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..problems.constrained import EqualityConstrainedProblem
+from ..problems.constrained import EqualityConstrainedProblem, check_output
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .kernels import sketch as kernels
@@ -63,18 +63,24 @@ class _Nonfinite(Exception):
 
 
 class _Model:
-    """f, ∇f, c, G, ∇²ₓL at one point, checked for shape and finiteness."""
+    """f, ∇f, c, G, ∇²ₓL at one point, checked for type, shape and finiteness.
+
+    Every evaluation goes through :func:`~unisolve.problems.constrained.check_output`:
+    a callable that returns the wrong shape or type at any iterate (not only at
+    x0) raises a ``ValueError`` / ``TypeError`` naming it; NaN or inf is
+    ``_Nonfinite`` (status NONFINITE, or a shorter line-search step).
+    """
 
     def __init__(self, p: EqualityConstrainedProblem, x: np.ndarray, lam: np.ndarray,
                  hessian: bool = True) -> None:
-        self.f = float(p.f(x))
+        self.f = check_output("f", p.f(x), ())
+        if not math.isfinite(self.f):
+            raise _Nonfinite(f"f(x) = {self.f}")
         self.g = _vector(p.grad(x), p.n, "grad")
         self.c = _vector(p.c(x), p.m, "c")
         self.G = _matrix(p.jac(x), (p.m, p.n), "jac")
         self.gL = self.g + self.G.T @ lam  # ∇ₓL
         self.H = _matrix(p.hess_lag(x, lam), (p.n, p.n), "hess_lag") if hessian else None
-        if not math.isfinite(self.f):
-            raise _Nonfinite(f"f(x) = {self.f}")
         self.lam = lam
 
     @property
@@ -93,18 +99,14 @@ class _Model:
 
 
 def _vector(v: Any, size: int, name: str) -> np.ndarray:
-    v = np.asarray(v, dtype=float)
-    if v.shape != (size,):
-        raise ValueError(f"{name}(x) returned shape {v.shape}, expected ({size},)")
+    v = check_output(name, v, (size,))
     if not np.all(np.isfinite(v)):
         raise _Nonfinite(f"{name}(x) is not finite")
     return v
 
 
 def _matrix(M: Any, shape: tuple, name: str) -> Any:
-    M = sp.csr_array(M) if sp.issparse(M) else np.asarray(M, dtype=float)
-    if M.shape != shape:
-        raise ValueError(f"{name} returned shape {M.shape}, expected {shape}")
+    M = check_output(name, M, shape)
     data = M.data if sp.issparse(M) else M
     if not np.all(np.isfinite(data)):
         raise _Nonfinite(f"{name} is not finite")
