@@ -10,36 +10,24 @@ attach a ``solve_sequence`` hook to their function and run that loop themselves.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
+from .options import check_common as _check_common
+from .options import working_precision
 from .registry import choose_default, default_method, get_method
 from .result import Result, SequenceResult
+from .scaling import run_linear
 from .sequence import run_sequence
 
 __all__ = ["run_sequence", "solve"]
 
 
-def _check_common(options: dict) -> None:
-    for name in ("rtol", "atol"):
-        if name in options:
-            v = options[name]
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or (
-                not math.isfinite(v)
-            ):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    if "maxiter" in options and options["maxiter"] is not None:
-        v = options["maxiter"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValueError(f"maxiter must be a non-negative integer, got {v!r}")
-    if "callback" in options and options["callback"] is not None:
-        if not callable(options["callback"]):
-            raise TypeError("callback must be callable as callback(state)")
-
-
 def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Result:
     reason = None
+    problem, precision = working_precision(problem)  # e.g. np.longdouble -> float64
+    if precision is not None and options.get("x0") is not None:
+        options = {**options, "x0": problem.initial_guess(options["x0"])}
     if method is None:  # chosen from the problem (linear: from A's structure)
         name, chosen, reason = choose_default(problem)
         options = {**chosen, **options}
@@ -55,6 +43,8 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
         res = method.solve(problem, **options)
         if not res.time:
             res.time = time.perf_counter() - t0
+        if precision is not None:
+            res.info["precision"] = precision
         return _in_input_form(problem, res)
     spec = get_method(name)
     if problem.kind not in spec.kinds:
@@ -67,11 +57,16 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
     if "progress" in spec.options and "progress" not in accepted:
         accepted["progress"] = progress  # methods with their own bar (training) honour it
     t0 = time.perf_counter()
-    res = spec.func(problem, **accepted)
+    if problem.kind == "linear":  # equilibrated when out of range, certified (scaling.py)
+        res = run_linear(spec, problem, accepted)
+    else:
+        res = spec.func(problem, **accepted)
     res.time = time.perf_counter() - t0
     res.method = name
     if reason is not None:
         res.info["chosen_because"] = reason
+    if precision is not None:
+        res.info["precision"] = precision
     return _in_input_form(problem, res)
 
 

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..options import working_precision
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .kernels import cg_fused
@@ -131,6 +132,12 @@ def _matvec(A: Any) -> Callable[[Any], Any]:
     if isinstance(A, spla.LinearOperator):
         return A.matvec
     return A.__matmul__  # scipy / cupyx sparse, numpy / cupy / torch dense
+
+
+def _working_problem(problem: LinearProblem, info: dict) -> tuple[LinearProblem, dict]:
+    """The problem in float32/float64 (np.longdouble → float64, said in ``info['precision']``)."""
+    problem, precision = working_precision(problem)
+    return problem, info if precision is None else {**info, "precision": precision}
 
 
 def _check_residual_mode(residual: Any) -> None:
@@ -316,10 +323,11 @@ def cg(
     >>> bool(r.residuals[-1] == np.linalg.norm(p.b - p.A @ r.x) <= r.info["threshold"])
     True
     """
+    problem, info = _working_problem(problem, {"preconditioner": None})
     require_symmetric(problem, "cg", assume_symmetric)
     return _conjugate_gradients(
         problem, None, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
-        residual=residual, name="cg", info={"preconditioner": None},
+        residual=residual, name="cg", info=info,
     )
 
 
@@ -380,6 +388,7 @@ def pcg(
     [97, 35]
     """
     _check_residual_mode(residual)  # before a possibly costly set-up (ic0, amg)
+    problem, info = _working_problem(problem, {})
     require_symmetric(problem, "pcg", assume_symmetric)
     if isinstance(preconditioner, str) and preconditioner in _NONSYMMETRIC_PRECONDITIONERS:
         raise ValueError(
@@ -388,7 +397,7 @@ def pcg(
             f"'bicgstab' with {preconditioner!r}"
         )
     M = make_preconditioner(preconditioner, problem.A, omega=omega)
-    info: dict = {"preconditioner": M.name}
+    info = {"preconditioner": M.name, **info}
     if M.name == "ssor":
         info["omega"] = M.omega
     return _conjugate_gradients(
@@ -400,6 +409,8 @@ def pcg(
 #: Residual buffer of one :func:`ssor_pcg_kernels.eisenstat_solve` call; a longer solve
 #: resumes where the call paused.
 _FUSED_CHUNK = 4096
+#: Largest iteration cap a compiled kernel takes (``maxiter`` may be any Python int).
+_INT64_MAX = 2**63 - 1
 
 _FUSED_STATUS = {
     ssor_pcg_kernels.SOLVE_CONVERGED: Status.CONVERGED,
@@ -498,9 +509,10 @@ def _fused_ssor_pcg(
                 k0 = monitor.iterations
                 cap = min(_FUSED_CHUNK, maxiter - k0)
                 residuals, flags = np.empty(cap), np.zeros(cap, dtype=np.uint8)
+                # the kernel's cap is an int64: a larger maxiter is never reached anyway
                 k = kern.eisenstat_solve(use_grid, split, matrix, grid, omega, b, x, r, rhat,
-                                         phat, t, rho, beta, threshold, limit, k0, maxiter,
-                                         residuals, flags, out)
+                                         phat, t, rho, beta, threshold, limit, k0,
+                                         min(maxiter, _INT64_MAX), residuals, flags, out)
                 monitor.residuals.extend(residuals[: k - k0].tolist())
                 true_at.extend((k0 + 1 + np.flatnonzero(flags[: k - k0])).tolist())
                 monitor.iterations = k
@@ -600,14 +612,17 @@ def ssor_pcg(
     True
     """
     _check_residual_mode(residual)
+    problem, info = _working_problem(problem, {"preconditioner": "ssor"})
     require_symmetric(problem, "ssor-pcg", assume_symmetric)
     omega = check_ssor_omega(omega)
     if _fused_ssor_applies(problem):
-        return _fused_ssor_pcg(problem, omega, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0,
-                               callback=callback, residual=residual)
+        result = _fused_ssor_pcg(problem, omega, rtol=rtol, atol=atol, maxiter=maxiter,
+                                 x0=x0, callback=callback, residual=residual)
+        result.info.update(info)  # the precision note, if the input was converted
+        return result
     M = make_preconditioner("ssor", problem.A, omega=omega)
     return _conjugate_gradients(
         problem, M, rtol=rtol, atol=atol, maxiter=maxiter, x0=x0, callback=callback,
         residual=residual, name="ssor-pcg",
-        info={"preconditioner": "ssor", "omega": M.omega, "kernel": "sweeps"},
+        info={**info, "omega": M.omega, "kernel": "sweeps"},
     )

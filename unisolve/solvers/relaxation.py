@@ -41,6 +41,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..options import working_precision
 from ..problems.linear import LinearProblem
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
@@ -273,6 +274,7 @@ def jacobi(
     """
     name = "jacobi"
     omega = _check_omega(omega, name)
+    problem, precision = working_precision(problem)  # np.longdouble / float16 -> float64
     system = _system(problem, x0, name)
     r, residual_norm = _residual(system)
     scaled_inv_diag = omega * system.inv_diag  # ω D⁻¹
@@ -285,8 +287,8 @@ def jacobi(
         xp.multiply(r, scaled_inv_diag, out=r)
         xp.add(x, r, out=x)
 
-    return _iterate(system, step, residual_norm, name, rtol, atol, maxiter, callback,
-                    {"omega": omega})
+    info = {"omega": omega} if precision is None else {"omega": omega, "precision": precision}
+    return _iterate(system, step, residual_norm, name, rtol, atol, maxiter, callback, info)
 
 
 def _stencil_grids(problem: LinearProblem, system: _System, name: str) -> tuple:
@@ -358,8 +360,11 @@ def _sor(
     if ordering is None:
         ordering = "red-black" if backend.is_cupy(problem.b) else "natural"
     ordering = _check_choice(ordering, ORDERINGS, "ordering")
+    problem, precision = working_precision(problem)  # np.longdouble / float16 -> float64
     system = _system(problem, x0, name)
     info = {"omega": omega, "sweep": sweep, "ordering": ordering}
+    if precision is not None:
+        info["precision"] = precision
     if callback is None and not system.gpu:
         if ordering == "red-black":
             return _sor_red_black_compiled(problem, system, omega, sweep, name, rtol, atol,
@@ -389,13 +394,13 @@ def _sor_compiled(system: _System, omega: float, sweep: str, name: str, rtol: fl
     A, b, x = system.A, system.b, system.x
     maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
     threshold = max(rtol * float(np.linalg.norm(b)), atol)
-    residuals = np.empty(maxiter + 1)
-    its, code = sor_solve_csr(
+    # the residual history grows with the iterations done, never sized by maxiter
+    its, code, residuals = sor_solve_csr(
         A.indptr, unsigned_indices(A.indices), A.data, system.inv_diag, x, b, omega,
-        sweep != "backward", sweep != "forward", threshold, maxiter, 1e8, residuals,
+        sweep != "backward", sweep != "forward", threshold, maxiter, 1e8,
     )
     return Result(x=system.to_output(x), status=_STATUS[code], iterations=int(its),
-                  residuals=residuals[: its + 1].tolist(), method=name,
+                  residuals=residuals, method=name,
                   info={**info, "threshold": threshold, "maxiter": maxiter})
 
 
@@ -412,11 +417,11 @@ def _sor_red_black_compiled(problem: LinearProblem, system: _System, omega: floa
     grid_x, grid_b, d, o = _stencil_grids(problem, system, name)
     maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
     threshold = max(rtol * float(np.linalg.norm(system.b)), atol)
-    residuals = np.empty(maxiter + 1)
+    residuals: list = []  # appended chunk by chunk: never sized by maxiter
     its, code = red_black_sor_solve(grid_x, grid_b, d, o, omega, sweep, threshold, maxiter,
                                     1e8, residuals)
     return Result(x=system.to_output(system.x), status=_STATUS[code], iterations=int(its),
-                  residuals=residuals[: its + 1].tolist(), method=name,
+                  residuals=residuals, method=name,
                   info={**info, "threshold": threshold, "maxiter": maxiter})
 
 

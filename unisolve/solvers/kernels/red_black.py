@@ -105,6 +105,8 @@ BANDS_PER_THREAD = 4
 #: A solve hands control back to Python after about this many seconds of
 #: sweeps, to time them and choose between the serial and the parallel kernel.
 SOLVE_CHUNK_SECONDS = 2e-3
+#: Most iterations in one chunk (the size of the reused residual buffer).
+_MAX_CHUNK = 4096
 
 
 def sweep_colours(sweep: str) -> np.ndarray:
@@ -399,8 +401,8 @@ def _solve_iterations(x, b, diagonal, offdiagonal, omega, colours, n_threads, n_
                       stop, threshold, limit, residuals, rsq):
     """Iterations ``first..stop − 1`` of a solve; returns ``(last, code)``, code −1: go on.
 
-    Each iteration: one sweep with the residual fused, ``residuals[k] = ‖r‖``,
-    then the stopping rule of :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`.
+    Each iteration: one sweep with the residual fused, ``residuals[k − first] = ‖r‖``
+    (a buffer of at least ``stop − first`` entries), then the stopping rule of :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`.
     """
     for k in range(first, stop):
         if n_threads > 1:
@@ -409,7 +411,7 @@ def _solve_iterations(x, b, diagonal, offdiagonal, omega, colours, n_threads, n_
         else:
             _sweep_serial(x, b, diagonal, offdiagonal, omega, colours, rsq)
         rnorm = math.sqrt(rsq.sum())  # units added in order: the same for any n_bands
-        residuals[k] = rnorm
+        residuals[k - first] = rnorm
         code = residual_status(rnorm, threshold, limit)
         if code >= 0:
             return k, code
@@ -625,14 +627,16 @@ def red_black_sor_solve(
     threshold: float,
     maxiter: int,
     divtol: float,
-    residuals: np.ndarray,
+    residuals: np.ndarray | list,
     threads: int | None = None,
 ) -> tuple[int, int]:
     """Whole red-black SOR solve in place on a 2D or 3D grid; returns ``(iterations, code)``.
 
     Each iteration is one sweep (``sweep``) with the true residual
     ``‖b − A x‖`` fused into the same pass, stored in ``residuals[k]``
-    (``residuals[0]`` at x0; the buffer holds ``maxiter + 1`` entries). Codes
+    (``residuals[0]`` at x0): an array of at least ``iterations + 1`` entries,
+    or a list, which is appended to (then nothing is sized by ``maxiter``, which
+    may be any Python int). Codes
     and stopping rule as :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`:
     converged when ``‖r‖ ≤ threshold``, diverged when ``‖r‖ > divtol ·
     max(‖r₀‖, threshold)``, nonfinite on NaN/inf, max_iter after ``maxiter``.
@@ -658,7 +662,10 @@ def red_black_sor_solve(
     d, o, omega = float(diagonal), float(offdiagonal), float(omega)
     rsq = np.zeros(work.shape[0], dtype=np.float64)
     rnorm = _residual_norm(work, b, d, o, rsq)
-    residuals[0] = rnorm
+    if isinstance(residuals, list):
+        residuals.append(float(rnorm))
+    else:
+        residuals[0] = rnorm
     if not np.isfinite(rnorm):
         return 0, SOLVE_NONFINITE
     if rnorm <= threshold:
@@ -667,19 +674,25 @@ def red_black_sor_solve(
     top = _threads(work, threads)
     chooser = _chooser(work.shape, colours.shape[0]) if top > 1 and threads is None else None
     cost = {}  # seconds per node and iteration, when there is no chooser
+    buffer = np.empty(max(1, min(_MAX_CHUNK, maxiter)))  # one chunk's residuals, reused
     k, its, code = 1, maxiter, SOLVE_MAX_ITER
     while k <= maxiter:
         n = chooser.pick(top) if chooser is not None else top
         known = (chooser.cost if chooser is not None else cost).values()
         # a chunk of about SOLVE_CHUNK_SECONDS at the best speed seen; probes a quarter
         chunk = (1 if not known else
-                 int(min(4096, max(1, SOLVE_CHUNK_SECONDS / (min(known) * work.size)))))
+                 int(min(_MAX_CHUNK, max(1, SOLVE_CHUNK_SECONDS / (min(known) * work.size)))))
         if chooser is not None and chooser.probing:
             chunk = max(1, chunk // 4)
         stop = min(k + chunk, maxiter + 1)
         (last, status), seconds = _run_timed(
             n, _solve_iterations, work, b, d, o, omega, colours, n,
-            _band_count(work.shape[0], n), k, stop, threshold, limit, residuals, rsq)
+            _band_count(work.shape[0], n), k, stop, threshold, limit, buffer, rsq)
+        done = buffer[: last - k + 1]
+        if isinstance(residuals, list):
+            residuals.extend(done.tolist())
+        else:
+            residuals[k: last + 1] = done
         nodes = (last - k + 1) * work.size
         if seconds is None:
             pass  # the kernel's first call: compilation, thread start

@@ -23,9 +23,11 @@ checks (off in numba) and fastmath were not the cause. A sweep timed right
 after a numba ``prange`` kernel also pays for the OpenMP workers still
 spinning on the second core (measured +30–50 %, PyAMG alike).
 
-:func:`sor_solve_csr` runs a whole solve in one compiled call: sweep, true
+:func:`sor_solve_csr` runs a whole solve in compiled calls of up to
+:data:`SOLVE_CHUNK` iterations (:func:`sor_iterations_csr`): sweep, true
 residual ``‖b − A x‖`` after every sweep, stop on the rule of
-:class:`unisolve.result.IterationMonitor`. For small systems (the
+:class:`unisolve.result.IterationMonitor`; the residual buffer is reused, never
+sized by ``maxiter``. For small systems (the
 Learning-to-Relax sequences have n = 100) the Python work between sweeps
 dominates otherwise.
 
@@ -45,8 +47,10 @@ __all__ = [
     "SOLVE_NONFINITE",
     "inverse_diagonal",
     "residual_status",
+    "SOLVE_CHUNK",
     "sor_backward_csr",
     "sor_forward_csr",
+    "sor_iterations_csr",
     "sor_solve_csr",
     "sor_sweep",
     "sor_sweep_csr",
@@ -199,35 +203,75 @@ def _residual_norm(indptr, indices, data, x, b):
 
 
 @njit(cache=True, nogil=True)
-def sor_solve_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backward,
-                  threshold, maxiter, divtol, residuals):
-    """Whole SOR solve in place; returns ``(iterations, code)``.
+def sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backward,
+                       threshold, limit, first, residuals):
+    """SOR iterations ``first, first + 1, …`` in place, at most ``len(residuals)`` of them.
 
     Each iteration is a forward and/or backward sweep (1), then the true
-    residual norm, stored in ``residuals[k]`` (``residuals[0]`` at x0; the
-    buffer holds ``maxiter + 1`` entries). Codes: converged when
-    ``‖r‖ ≤ threshold``; diverged when ``‖r‖ > divtol · max(‖r₀‖, threshold)``;
-    nonfinite on NaN/inf; max_iter after ``maxiter`` sweeps.
+    residual norm, stored in ``residuals[k − first]``. Returns ``(last, code)``:
+    the last iteration done and a ``SOLVE_*`` code, or −1 when the buffer is
+    full and the solve goes on (see :func:`residual_status`; ``limit`` is
+    ``divtol · max(‖r₀‖, threshold)``).
     """
     n = b.shape[0]
-    rnorm = _residual_norm(indptr, indices, data, x, b)
-    residuals[0] = rnorm
-    if not np.isfinite(rnorm):
-        return 0, SOLVE_NONFINITE
-    if rnorm <= threshold:
-        return 0, SOLVE_CONVERGED
-    limit = divtol * max(rnorm, threshold)
-    for k in range(1, maxiter + 1):
+    for j in range(residuals.shape[0]):
         if forward:
             sor_forward_csr(indptr, indices, data, inv_diag, x, b, omega, 0, n)
         if backward:
             sor_backward_csr(indptr, indices, data, inv_diag, x, b, omega, n - 1, -1)
         rnorm = _residual_norm(indptr, indices, data, x, b)
-        residuals[k] = rnorm
+        residuals[j] = rnorm
         code = residual_status(rnorm, threshold, limit)
         if code >= 0:
-            return k, code
-    return maxiter, SOLVE_MAX_ITER
+            return first + j, code
+    return first + residuals.shape[0] - 1, -1
+
+
+#: Iterations per :func:`sor_iterations_csr` call in :func:`sor_solve_csr` (its buffer).
+SOLVE_CHUNK = 4096
+
+
+def sor_solve_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backward,
+                  threshold, maxiter, divtol, chunk=SOLVE_CHUNK) -> tuple[int, int, list]:
+    """Whole SOR solve in place; returns ``(iterations, code, residuals)``.
+
+    Each iteration is a forward and/or backward sweep (1), then the true
+    residual norm; ``residuals`` (a list) has ``‖r₀‖`` at x0 first, then one
+    entry per iteration. Codes: converged when ``‖r‖ ≤ threshold``; diverged
+    when ``‖r‖ > divtol · max(‖r₀‖, threshold)``; nonfinite on NaN/inf;
+    max_iter after ``maxiter`` sweeps. The compiled iterations run in calls of
+    at most ``chunk`` iterations into one reused buffer, so memory does not
+    grow with ``maxiter`` (any Python int, e.g. ``10**12``), only with the
+    iterations done.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csr_array(np.array([[4.0, -1.0], [-1.0, 4.0]])); b = np.array([3.0, 3.0])
+    >>> x = np.zeros(2)
+    >>> its, code, res = sor_solve_csr(A.indptr, A.indices, A.data, inverse_diagonal(A), x, b,
+    ...                                1.0, True, False, 1e-12, 10**12, 1e8)
+    >>> code == SOLVE_CONVERGED, len(res) == its + 1, np.allclose(x, 1.0)
+    (True, True, True)
+    """
+    rnorm = float(_residual_norm(indptr, indices, data, x, b))
+    residuals = [rnorm]
+    if not np.isfinite(rnorm):
+        return 0, SOLVE_NONFINITE, residuals
+    if rnorm <= threshold:
+        return 0, SOLVE_CONVERGED, residuals
+    limit = divtol * max(rnorm, threshold)
+    buffer = np.empty(max(1, min(int(chunk), int(maxiter))))
+    k = 1
+    while k <= maxiter:
+        count = min(buffer.shape[0], maxiter - k + 1)
+        last, code = sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega, forward,
+                                        backward, threshold, limit, k, buffer[:count])
+        residuals.extend(buffer[: last - k + 1].tolist())
+        if code >= 0:
+            return int(last), int(code), residuals
+        k = int(last) + 1
+    return int(maxiter), SOLVE_MAX_ITER, residuals
 
 
 def inverse_diagonal(A) -> np.ndarray:
