@@ -70,8 +70,8 @@ def check_common(options: dict) -> None:
     if "maxiter" in options and options["maxiter"] is not None:
         v = options["maxiter"]
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0:
-            hint = (f"maxiter={max(math.ceil(v), 0)}"
-                    if isinstance(v, numbers.Real) and math.isfinite(v) else "maxiter=1000")
+            hint = (f"maxiter={math.ceil(v)}" if isinstance(v, numbers.Real)
+                    and math.isfinite(v) and v > 0 else "maxiter=1000")
             raise ValueError(f"maxiter must be a non-negative integer, got {v!r}: pass e.g. "
                              f"{hint}")
     if "callback" in options and options["callback"] is not None:

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..options import check_common
 from ..problems.linear import LinearProblem, Stencil
 from ..registry import default_method, get_method, method
 from ..result import IterationState, Result
@@ -486,6 +487,7 @@ class SolverTuner:
                 f"options for every candidate are: {', '.join(_SOLVE_OPTIONS)} (put "
                 "method options in the candidates)"
             )
+        check_common(solver_options)  # the checks of solve(): rtol, atol, maxiter, callback
         self.candidates = pairs
         self.cost = cost
         self.clock = clock

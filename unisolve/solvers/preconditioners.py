@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -389,7 +390,80 @@ class CallablePreconditioner:
         self.name = name
 
     def __call__(self, r: Any) -> Any:
-        return self.func(r)
+        return checked_output(self.func(r), r, self.func)
+
+
+def _label(func: Any) -> str:
+    """A readable name of a user's callable for error messages."""
+    owner = getattr(func, "__self__", None)  # a bound method, e.g. LinearOperator.matvec
+    if owner is not None and not isinstance(owner, type(math)):  # (builtins: a module)
+        return f"{type(owner).__name__}.{getattr(func, '__name__', 'matvec')}"
+    return getattr(func, "__qualname__", None) or type(func).__name__
+
+
+def checked_output(z: Any, r: Any, func: Any) -> Any:
+    """``z = M⁻¹ r`` from a user's preconditioner, checked: r's shape, real floats.
+
+    A list or an integer array is converted to r's dtype (numpy r); ``None``, a
+    complex array, another shape or a non-numeric value raises an error that
+    names the callable and what it must return. O(1) work besides a conversion.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.ones(3)
+    >>> checked_output([1, 2, 3], r, abs)
+    array([1., 2., 3.])
+    >>> checked_output(r[:2], r, abs)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: preconditioner abs returned an array of shape (2,) for r of shape (3,): ...
+    """
+    shape = tuple(r.shape)
+    expect = (f"it must return M⁻¹ r as a real floating-point array of r's shape {shape} "
+              f"(dtype {r.dtype})")
+    if z is None:
+        raise TypeError(
+            f"preconditioner {_label(func)} returned None for r of shape {shape}: {expect}; "
+            "is a `return` missing?"
+        )
+    if isinstance(r, np.ndarray):
+        if not isinstance(z, np.ndarray):
+            try:
+                z = np.asarray(z)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"preconditioner {_label(func)} returned a "
+                                f"{type(z).__name__}, not an array: {expect}") from err
+        kind = z.dtype.kind
+    elif backend.is_torch(r):
+        kind = ("c" if z.dtype.is_complex else "f" if z.dtype.is_floating_point else "i"
+                ) if backend.is_torch(z) else "O"
+    else:
+        kind = np.dtype(getattr(z, "dtype", object)).kind
+    if kind == "c":
+        raise TypeError(
+            f"preconditioner {_label(func)} returned complex values ({z.dtype}): {expect}; "
+            "return the real part if M is real, or use a real M"
+        )
+    if kind not in "fiub":
+        raise TypeError(
+            f"preconditioner {_label(func)} returned {type(z).__name__} of dtype "
+            f"{getattr(z, 'dtype', None)}: {expect}"
+        )
+    if tuple(z.shape) != shape:
+        fix = (f" (reshape it: z.reshape({shape}))" if math.prod(z.shape) == math.prod(shape)
+               else "")
+        raise ValueError(
+            f"preconditioner {_label(func)} returned an array of shape {tuple(z.shape)} for r "
+            f"of shape {shape}: {expect}{fix}"
+        )
+    if isinstance(z, np.ndarray):
+        if kind != "f":
+            z = z.astype(r.dtype)
+        return np.ascontiguousarray(z)
+    if kind != "f":
+        z = z.to(r.dtype) if backend.is_torch(z) else z.astype(r.dtype)
+    return z
 
 
 def make_preconditioner(spec: Any, A: Any, *, omega: float = 1.0) -> Callable[[Any], Any]:

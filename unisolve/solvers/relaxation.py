@@ -60,6 +60,7 @@ from .kernels.sor_csr import (
     sor_sweep,
     unsigned_indices,
 )
+from .young import stencil_mismatch
 
 __all__ = ["gauss_seidel", "jacobi", "optimal_omega_poisson", "sor", "ssor"]
 
@@ -303,10 +304,13 @@ def _stencil_grids(problem: LinearProblem, system: _System, name: str) -> tuple:
         )
     shape = tuple(int(m) for m in stencil.shape)
     x, b = system.x, system.b
-    if int(np.prod(shape)) != x.shape[0]:
+    # the sweeps use the stencil, not A: it must be A (entry by entry on the host; on the GPU
+    # only its size and diagonal are checked, A is not copied back)
+    why = stencil_mismatch(problem.A, stencil, entries=not system.gpu)
+    if why is not None:
         raise ValueError(
-            f"problem.stencil has shape {shape} but A has {x.shape[0]} rows: the "
-            "stencil does not describe A; use ordering='natural'"
+            f"{why}; ordering='red-black' in method {name!r} sweeps the stencil instead of "
+            "A: fix problem.stencil, or use ordering='natural'"
         )
     return x.reshape(shape), b.reshape(shape), float(stencil.diagonal), float(stencil.offdiagonal)
 

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from ..options import check_common
 from ..result import Result, Status
 from ..sequence import run_sequence
 from .krylov import pcg
@@ -228,6 +229,7 @@ class ReusingPCG:
                                       "seed", "x0"}
         if unknown:
             raise TypeError(f"ReusingPCG got unknown option(s) {sorted(unknown)}")
+        check_common(pcg_options)  # the checks of solve(): rtol, atol, maxiter, callback
         self.options = pcg_options
         self.M: Any = None
         self._shape: tuple | None = None

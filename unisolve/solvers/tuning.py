@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..options import check_common
 from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
@@ -146,6 +147,7 @@ class OmegaTuner:
             )
         self.spec = get_method(method)
         self.spec.check_options(solver_options)
+        check_common(solver_options)  # the checks of solve(): rtol, atol, maxiter, callback
         self.method = method
         self.solver_options = solver_options
         self.cost = cost

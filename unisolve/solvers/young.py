@@ -36,7 +36,53 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["jacobi_radius_estimate", "jacobi_spectral_radius", "optimal_omega", "young_omega"]
+__all__ = ["jacobi_radius_estimate", "jacobi_spectral_radius", "optimal_omega",
+           "stencil_mismatch", "young_omega"]
+
+
+def stencil_mismatch(A: Any, stencil: Any, *, entries: bool = True) -> str | None:
+    """Why ``stencil`` does not describe the matrix ``A``, or None when it does.
+
+    The methods that use a problem's stencil instead of A (red-black SOR sweeps,
+    Young's closed form) call this first: a stencil that contradicts A would
+    solve, or tune for, another system. A is compared entry by entry with
+    ``stencil.to_csr()`` (equal up to ``1e-12`` of the largest stencil
+    coefficient); an exact layout match is answered by one vectorised pass.
+    ``entries=False`` (or a LinearOperator A) checks only the size and the
+    stencil's diagonal.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> from unisolve.problems import Stencil
+    >>> p = us.problems.poisson2d(4)
+    >>> stencil_mismatch(p.A, p.stencil) is None
+    True
+    >>> print(stencil_mismatch(p.A, Stencil((4, 4), 8.0, -1.0)))  # doctest: +ELLIPSIS
+    problem.stencil (diagonal 8.0, off-diagonal -1.0) does not describe A: ...
+    """
+    from .kernels.ssor_pcg import stencil_matches_csr  # numba kernels, loaded on first use
+
+    shape = tuple(int(m) for m in stencil.shape)
+    d, o = float(stencil.diagonal), float(stencil.offdiagonal)
+    n = math.prod(shape)
+    if A.shape[0] != n:
+        return (f"problem.stencil has shape {shape} ({n} unknowns) but A has {A.shape[0]} "
+                "rows: the stencil does not describe A")
+    if d == 0.0:
+        return (f"problem.stencil has diagonal 0 (off-diagonal {o}), and SOR and Jacobi "
+                "divide by the diagonal")
+    if not entries or isinstance(A, spla.LinearOperator):
+        return None  # no entries to compare: the stencil is trusted
+    A = A if sp.issparse(A) and A.format == "csr" else sp.csr_array(A)
+    if len(shape) in (2, 3) and stencil_matches_csr(A, shape, d, o):
+        return None
+    diff = abs(sp.csr_array(A) - stencil.to_csr())
+    worst = float(diff.max()) if diff.nnz else 0.0
+    if worst > 1e-12 * max(abs(d), abs(o)):  # rounding of a scaled stencil is fine
+        return (f"problem.stencil (diagonal {d}, off-diagonal {o}) does not describe A: an "
+                f"entry of A differs from the stencil's by {worst:.3g}")
+    return None
 
 
 def young_omega(beta: float) -> float:
@@ -58,6 +104,12 @@ def young_omega(beta: float) -> float:
 
 def _stencil_radius(stencil: Any) -> float:
     d, o = float(stencil.diagonal), float(stencil.offdiagonal)
+    if d == 0.0:
+        raise ValueError(
+            f"problem.stencil has diagonal 0 (off-diagonal {o}): the Jacobi iteration and "
+            "SOR divide by the diagonal, so Young's omega is undefined; fix the stencil or "
+            "let a learner pick omega (omega='auto')"
+        )
     return 2.0 * abs(o) / abs(d) * sum(math.cos(math.pi / (m + 1)) for m in stencil.shape)
 
 
@@ -131,6 +183,8 @@ def jacobi_spectral_radius(A: Any, *, stencil: Any = None, tol: float = 1e-10,
     if stencil is not None:
         return _stencil_radius(stencil)
     n = A.shape[0]
+    if n == 0:
+        return 0.0  # the empty system: J has no eigenvalues, ρ = 0 (so ω* = 1)
     d = np.asarray(A.diagonal() if sp.issparse(A) else np.diag(A), dtype=float)
     if np.any(d == 0):
         raise ValueError("A has a zero on the diagonal: the Jacobi iteration is undefined")
@@ -170,6 +224,11 @@ def optimal_omega(problem_or_matrix: Any, **kwargs: Any) -> float:
     """
     A = getattr(problem_or_matrix, "A", problem_or_matrix)
     stencil = getattr(problem_or_matrix, "stencil", None)
+    if stencil is not None:
+        why = stencil_mismatch(A, stencil)
+        if why is not None:
+            raise ValueError(f"{why}: fix problem.stencil, or drop it (stencil=None) to "
+                             "estimate omega* from A")
     return young_omega(jacobi_spectral_radius(A, stencil=stencil, **kwargs))
 
 
@@ -212,11 +271,13 @@ def jacobi_radius_estimate(problem_or_matrix: Any, *, steps: int = 40,
     """
     stencil = getattr(problem_or_matrix, "stencil", None)
     if stencil is not None:
+        if float(stencil.diagonal) == 0.0:
+            return None  # Jacobi undefined: no prior
         radius = _stencil_radius(stencil)
         return radius if 0.0 <= radius < 1.0 else None
     A = getattr(problem_or_matrix, "A", problem_or_matrix)
     d = np.asarray(A.diagonal() if sp.issparse(A) else np.diag(A), dtype=float)
-    if not np.all(d > 0):
+    if d.size == 0 or not np.all(d > 0):
         return None
     n = d.size
     rng = np.random.default_rng(seed)
