@@ -80,6 +80,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..norms import safe_norm
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .kernels import bicgstab as kern
@@ -309,7 +310,7 @@ def _run(
         ops = _ArrayOps(A, b, precond)
     info["kernel"] = ops.kernel
     maxiter = 10 * problem.n if maxiter is None else maxiter
-    monitor = IterationMonitor(math.sqrt(ops.dot(b, b)), rtol, atol, maxiter, callback)
+    monitor = IterationMonitor(safe_norm(b), rtol, atol, maxiter, callback)  # scaled ‖b‖
     threshold = monitor.threshold
 
     r = ops.zeros()
@@ -320,7 +321,7 @@ def _run(
         r, rr = ops.residual(x, r)  # r_0 = b − A x_0
     rt = ops.zeros()  # the true residual, when recomputed
     rhat = ops.copy(r)  # r̂_0 = r_0
-    status = monitor.start(x, math.sqrt(rr))
+    status = monitor.start(x, safe_norm(r))  # ‖r_0‖ without over/underflow
     true_at = [0]
     replacements = stalls = 0
     best_failed = math.inf
@@ -358,11 +359,12 @@ def _run(
         s, ss = ops.half(alpha, v, r)  # (5) s = r − α v (host: in r's array)
         if math.sqrt(ss) <= threshold:  # the half step may be the answer: check it
             rt, tt_true = ops.shifted_residual(x, alpha, phat, rt)  # b − A (x + α p̂)
-            if math.sqrt(tt_true) <= threshold:
+            true_norm = safe_norm(rt)  # scaled, as BLAS nrm2
+            if true_norm <= threshold:
                 ops.axpy(alpha, phat, x)  # x ← x + α p̂
                 half_step = True
                 true_at.append(k)
-                status = monitor.step(x, math.sqrt(tt_true))
+                status = monitor.step(x, true_norm)
                 break
         shat = ops.precond(s, shat_buf)  # ŝ = M⁻¹ s
         t = ops.product(shat, t)  # (6) t = A ŝ
@@ -379,7 +381,7 @@ def _run(
         rnorm = math.sqrt(rr)
         if rnorm <= threshold:  # (8)'s recursive residual met the threshold: check it
             rt, tt_true = ops.residual(x, rt)  # the true residual b − A x_{k+1}
-            true_norm = math.sqrt(tt_true)
+            true_norm = safe_norm(rt)  # scaled, as BLAS nrm2
             true_at.append(k)
             if true_norm > threshold:  # residual replacement: continue from b − A x
                 r, rt = rt, r
@@ -409,7 +411,7 @@ def _run(
     last = len(monitor.residuals) - 1
     if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
         rt, tt_true = ops.residual(x, rt)
-        monitor.replace_last(math.sqrt(tt_true))
+        monitor.replace_last(safe_norm(rt))
         true_at.append(last)
     info["residual_kind"] = _residual_kind()
     info["true_residual_indices"] = true_at

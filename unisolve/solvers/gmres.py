@@ -79,10 +79,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..norms import safe_norm
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .kernels import bicgstab as csr  # the shared CSR product and residual kernels
-from .kernels import cg_fused
 from .kernels import gmres as kern
 from .preconditioners import make_preconditioner
 
@@ -163,13 +163,11 @@ class _HostArnoldi:
         r = self.V[0]
         if zero:
             r[:] = self.b
-            rr = cg_fused.dot(r, r)
         elif self.csr is not None:
-            rr = csr.csr_residual(*self.csr, x, self.b, r)  # r = b − A x, ‖r‖²
+            csr.csr_residual(*self.csr, x, self.b, r)  # r = b − A x (its plain ‖r‖² unused)
         else:
             np.subtract(self.b, np.asarray(self.matvec(x), dtype=np.float64).reshape(-1), out=r)
-            rr = cg_fused.dot(r, r)
-        beta = math.sqrt(rr)
+        beta = safe_norm(r)  # β = ‖b − A x‖ without over/underflow (scaled, as BLAS nrm2)
         self.s[0] = 1.0 / beta if beta > 0 else 0.0  # v_0 = r_0 / β
         self.g[:] = 0.0
         self.g[0] = beta  # g = β e_1
@@ -256,7 +254,7 @@ class _ArrayArnoldi:
 
     def begin(self, x: Any, zero: bool = False) -> float:
         r = self.b if zero else self.b - self.matvec(x)  # r_0 = b − A x_0
-        beta = math.sqrt(self._dot(r, r))
+        beta = safe_norm(r)  # ‖b − A x‖ without over/underflow
         self.V[0, :] = r / beta if beta > 0 else r * 0  # v_0 = r_0 / β
         self.g[:] = 0.0
         self.g[0] = beta
@@ -355,10 +353,10 @@ def _run(
     if host:
         b = np.ascontiguousarray(b)
         engine: Any = _HostArnoldi(A, b, m, precond, orth, reorth)
-        bnorm = math.sqrt(cg_fused.dot(b, b))
+        bnorm = safe_norm(b)
     else:
         engine = _ArrayArnoldi(A, b, m, precond, orth, reorth)
-        bnorm = math.sqrt(float(engine.xp.vecdot(b, b)))
+        bnorm = safe_norm(b)
     if callback is not None and engine.kernel == "numba-cycle":
         info["kernel"] = "numba-step"
     else:

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..norms import safe_norm
 from ..options import working_precision
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
@@ -203,7 +204,7 @@ def _conjugate_gradients(
     ops = _vector_ops(A, x)
     dot, matvec = ops.dot, ops.matvec
     maxiter = 10 * problem.n if maxiter is None else maxiter
-    monitor = IterationMonitor(math.sqrt(dot(b, b)), rtol, atol, maxiter, callback)
+    monitor = IterationMonitor(safe_norm(b), rtol, atol, maxiter, callback)  # scaled ‖b‖
     threshold = monitor.threshold
     every_iterate = residual == "true"
 
@@ -211,7 +212,7 @@ def _conjugate_gradients(
     r = ops.copy(b) if zero_start else b - matvec(x)  # r_0 = b − A x_0
     true_at = [0]
     replacements = 0
-    status = monitor.start(x, math.sqrt(dot(r, r)))
+    status = monitor.start(x, safe_norm(r))
     if status is None:
         z = r if precond is None else precond(r)  # z_0 = M⁻¹ r_0
         rho = dot(r, z)  # r_kᵀ z_k
@@ -238,7 +239,7 @@ def _conjugate_gradients(
             restart = False
             if every_iterate or rnorm <= threshold:
                 r_true = b - matvec(x)  # the true residual b − A x_{k+1}
-                true_norm = math.sqrt(dot(r_true, r_true))
+                true_norm = safe_norm(r_true)  # ‖b − A x‖ without over/underflow (nrm2)
                 true_at.append(monitor.iterations + 1)
                 if rnorm <= threshold < true_norm:  # residual replacement + restart
                     r = r_true
@@ -259,7 +260,7 @@ def _conjugate_gradients(
     last = len(monitor.residuals) - 1
     if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
         r_true = b - matvec(x)
-        monitor.replace_last(math.sqrt(dot(r_true, r_true)))
+        monitor.replace_last(safe_norm(r_true))
         true_at.append(last)
     info["residual_kind"] = _residual_kind(residual, precond is not None)
     info["true_residual_indices"] = true_at
@@ -483,7 +484,7 @@ def _fused_ssor_pcg(
     info: dict = {"preconditioner": "ssor", "omega": omega, "kernel": kernel,
                   "setup_time": time.perf_counter() - t_setup}
     maxiter = 10 * n if maxiter is None else maxiter
-    monitor = IterationMonitor(math.sqrt(cg_fused.dot(b, b)), rtol, atol, maxiter, callback)
+    monitor = IterationMonitor(safe_norm(b), rtol, atol, maxiter, callback)
     threshold = monitor.threshold
     scale = 2.0 - omega  # M_SSOR = M_E / (2 − ω): report rᵀM⁻¹r and pᵀAp as PCG would
 
@@ -491,10 +492,11 @@ def _fused_ssor_pcg(
     phat = np.zeros(n)
     if x0 is None and problem.x0 is None:
         r = b.copy()  # r_0 = b − A 0
-        rnorm = math.sqrt(cg_fused.dot(r, r))
+        rnorm = safe_norm(r)
     else:
         r = np.empty(n)
-        rnorm = math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, r))  # b − A x_0
+        kern.true_residual(use_grid, matrix, grid, x, b, r)  # r = b − A x_0
+        rnorm = safe_norm(r)
     true_at = [0]
     replacements = 0
     rho = beta = tat = 0.0
@@ -541,7 +543,8 @@ def _fused_ssor_pcg(
                 rnorm = math.sqrt(rr)
                 restart = False
                 if every_iterate or rnorm <= threshold:
-                    true_norm = math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, t))
+                    kern.true_residual(use_grid, matrix, grid, x, b, t)  # t = b − A x
+                    true_norm = safe_norm(t)
                     true_at.append(monitor.iterations + 1)
                     if rnorm <= threshold < true_norm:  # residual replacement + restart
                         r[:] = t
@@ -564,7 +567,8 @@ def _fused_ssor_pcg(
 
     last = len(monitor.residuals) - 1
     if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
-        monitor.replace_last(math.sqrt(kern.true_residual(use_grid, matrix, grid, x, b, t)))
+        kern.true_residual(use_grid, matrix, grid, x, b, t)  # t = b − A x
+        monitor.replace_last(safe_norm(t))
         true_at.append(last)
     info["residual_kind"] = _residual_kind(residual, True)
     info["true_residual_indices"] = true_at

@@ -91,6 +91,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..norms import safe_norm
 from ..registry import method
 from ..result import IterationMonitor, IterationState, Result, Status
 from .bicgstab import accepts_out
@@ -288,7 +289,7 @@ def _run(
     info["kernel"] = ops.kernel
     preconditioned = precond is not None
     maxiter = 10 * problem.n if maxiter is None else maxiter
-    monitor = IterationMonitor(math.sqrt(ops.dot(b, b)), rtol, atol, maxiter, callback)
+    monitor = IterationMonitor(safe_norm(b), rtol, atol, maxiter, callback)  # scaled ‖b‖
     threshold = monitor.threshold
 
     rt = ops.zeros()  # the true residual
@@ -297,7 +298,7 @@ def _run(
         rr = ops.dot(rt, rt)
     else:
         rt, rr = ops.residual(x, rt)  # r_0 = b − A x_0
-    status = monitor.start(x, math.sqrt(rr))
+    status = monitor.start(x, safe_norm(rt))  # ‖r_0‖ without over/underflow
     r1, r2, q, w1, w2 = ops.zeros(), ops.zeros(), ops.zeros(), ops.zeros(), ops.zeros()
     res = ops.zeros() if preconditioned else None  # (11)'s unpreconditioned residual
     ybufs = [None, None]  # M⁻¹ r₂ of this and the previous step, when M writes into them
@@ -376,7 +377,7 @@ def _run(
         least_squares = root <= lsq_tol * anorm and phibar_old > 0
         if estimate <= threshold or least_squares:  # check the true residual
             rt, rr = ops.residual(x, rt)  # the true residual b − A x_k
-            rnorm = math.sqrt(rr)
+            rnorm = safe_norm(rt)  # scaled, as BLAS nrm2
             true_at.append(k)
             if rnorm > threshold and not least_squares:  # replacement: restart from it
                 fresh = True
@@ -410,7 +411,7 @@ def _run(
     last = len(monitor.residuals) - 1
     if true_at[-1] != last:  # make residuals[-1] the true residual at the returned x
         rt, rr = ops.residual(x, rt)
-        monitor.replace_last(math.sqrt(rr))
+        monitor.replace_last(safe_norm(rt))
         true_at.append(last)
     info.setdefault("least_squares", False)
     info["residual_kind"] = _residual_kind(preconditioned)

@@ -72,6 +72,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
+from ...norms import nrm2
 from .sor_csr import (
     SOLVE_CONVERGED,
     SOLVE_DIVERGED,
@@ -684,7 +685,8 @@ def eisenstat_solve(use_grid, split, matrix, grid, omega, b, x, r, rhat, phat, t
         flag = 0
         restart = False
         if rnorm <= threshold:  # confirm with b − A x (into t, free until the next pass)
-            true_norm = np.sqrt(true_residual(use_grid, matrix, grid, x, b, t))
+            true_residual(use_grid, matrix, grid, x, b, t)
+            true_norm = nrm2(t)  # ‖b − A x‖, scaled (Blue): no over/underflow
             flag = 1
             if threshold < true_norm:  # residual replacement: r = b − A x, r̂ = E⁻¹ r
                 r[:] = t
