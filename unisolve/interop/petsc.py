@@ -285,6 +285,20 @@ def _petsc_message(exc: PETSc.Error) -> tuple[str, str]:
     return where, "; ".join(what) or f"PETSc error code {exc.ierr}"
 
 
+def _reason_of_error(code: int, what: str) -> int:
+    """The KSP converged reason a numerical PETSc error stands for (read off its text)."""
+    named = re.search(r"reason (\w+)", what)  # -ksp_error_if_not_converged names it
+    if named:
+        name = named.group(1)
+    elif "indefinite preconditioner" in what:
+        name = "DIVERGED_INDEFINITE_PC"
+    elif "indefinite matrix" in what:
+        name = "DIVERGED_INDEFINITE_MAT"
+    else:
+        name = _NUMERICAL_ERRORS[code]
+    return getattr(_Reason, name, _Reason.DIVERGED_BREAKDOWN)
+
+
 def _missing_diagonal(problem: LinearProblem) -> np.ndarray:
     """Rows of A with no stored diagonal entry (what PETSc's SOR / ILU / ICC cannot use)."""
     A = sp.coo_array(sp.csr_array(problem.A))
@@ -403,8 +417,10 @@ def _solve_with_ksp(problem: LinearProblem, defaults: str, name: str, *, options
                 where, what = _petsc_message(exc)
                 failure = f"PETSc error code {exc.ierr} in {where}: {what}"
                 reason = int(ksp.getConvergedReason())
-                if reason >= 0:
-                    reason = getattr(_Reason, _NUMERICAL_ERRORS[exc.ierr])
+                if reason >= 0:  # the KSP raised before setting a reason
+                    reason = _reason_of_error(exc.ierr, what)
+                # the error skipped KSPSolve's unlock of its right-hand side: use a fresh r
+                r = b.duplicate()
             if test.error is not None:
                 raise test.error
             its = int(ksp.getIterationNumber())
