@@ -115,6 +115,18 @@ def test_item6_other_bad_options_are_value_errors_with_petscs_reason():
         us.solve(us.problems.poisson2d(4), method="petsc", options="-ksp_gmres_restart abc")
 
 
+def test_item6_errors_of_python_contexts_are_value_errors():
+    """Before: raw PETSc.Error 101 (the Python exception only as its __cause__)."""
+    A = sp.csr_array((np.array([0.0, 1.0, 1.0, 2.0]), np.array([0, 1, 0, 1]),
+                      np.array([0, 2, 4])), shape=(2, 2))  # a stored zero on the diagonal
+    p = LinearProblem(A, np.ones(2))
+    with pytest.raises(ValueError, match="BanditSOR divides by diag"):
+        us.solve(p, method="petsc", options="-pc_type python -pc_python_type "
+                                            "unisolve.interop.petsc.BanditSOR")
+    with pytest.raises(ValueError, match=r"raised ModuleNotFoundError.*-pc_python_type"):
+        us.solve(p, method="petsc", options="-pc_type python -pc_python_type nosuch.PC")
+
+
 def test_item6_preonly_is_restarted_on_the_residual_equation():
     """Before: PETSc.Error 83 ('preonly ... doesn't make sense with nonzero initial guess')
     on the restart after the true-residual check, and on the first solve with x0 != 0."""

@@ -311,6 +311,14 @@ def _input_error(exc: PETSc.Error, problem: LinearProblem, options: str,
                  pc_type: str) -> ValueError:
     """A PETSc error caused by the matrix or the options, as a ValueError naming the fix."""
     where, what = _petsc_message(exc)
+    cause = exc.__cause__  # error 101: a Python context (a python PC) raised this
+    if exc.ierr == 101 and isinstance(cause, ValueError):
+        return cause
+    if exc.ierr == 101 and cause is not None:
+        return ValueError(
+            f"PETSc's call of a Python context in {where or 'PETSc'} raised "
+            f"{type(cause).__name__}: {cause} (options={options!r}): fix the "
+            "-pc_python_type / -ksp_python_type it names")
     unknown = re.search(r"Unable to find requested (\w+) type (\S+)", what)
     if exc.ierr == 86 and unknown and unknown.group(1) in ("KSP", "PC"):
         kind, given = unknown.group(1), unknown.group(2)
