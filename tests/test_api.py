@@ -199,8 +199,8 @@ def test_import_directions():
     assert graph["unisolve.sequence"] <= {"unisolve.result", "unisolve.progress"}
     for leaf in ("unisolve.result", "unisolve.progress", "unisolve.registry"):
         assert graph[leaf] == set(), leaf
-    assert graph["unisolve.api"] <= {"unisolve.registry", "unisolve.result",
-                                     "unisolve.sequence", "unisolve.progress"}
+    assert graph["unisolve.api"] <= {"unisolve.registry", "unisolve.result", "unisolve.options",
+                                     "unisolve.sequence", "unisolve.progress", "unisolve.scaling"}
     users_of_api = {m for m, deps in graph.items() if "unisolve.api" in deps}
     assert users_of_api <= {"unisolve"}, users_of_api  # only the package's front door
     for module in ("unisolve.solvers.tuning", "unisolve.solvers.reuse", "unisolve.solvers.auto"):

@@ -1,7 +1,9 @@
 """Issue 26 item 20: the import graph points one way (docs/ARCHITECTURE.md, "Layers").
 
 Ground floor (``result``, ``progress``, ``registry``, ``threads``, ``options``,
-``petsc_convert``) imports nothing of unisolve; ``backend`` only the ground floor;
+``petsc_convert``, ``norms``) imports nothing of unisolve; ``backend`` only the ground
+floor; ``scaling`` (the equilibration every linear method runs under) the ground floor and
+``backend``;
 ``problems`` only ``backend`` and ``progress``; ``solvers`` and ``learned`` never
 the face (``api``, ``cli``) or the glue (``interop``); nothing but the package's
 ``__init__`` imports ``api``. A module named in a string (``importlib.import_module(
@@ -21,7 +23,7 @@ from pathlib import Path
 import unisolve as us
 
 GROUND = {"unisolve.result", "unisolve.progress", "unisolve.registry", "unisolve.threads",
-          "unisolve.options", "unisolve.petsc_convert"}
+          "unisolve.options", "unisolve.petsc_convert", "unisolve.norms"}
 
 
 def _imports(path: Path, root: Path) -> set[str]:
@@ -69,7 +71,8 @@ def violations(graph: dict[str, set[str]]) -> list[str]:
         "unisolve.backend": GROUND,
         "unisolve.sequence": {"unisolve.result", "unisolve.progress"},
         "unisolve.problems": {"unisolve.backend", "unisolve.progress", "unisolve.problems"},
-        "unisolve.api": GROUND | {"unisolve.sequence"},
+        "unisolve.scaling": GROUND | {"unisolve.backend"},
+        "unisolve.api": GROUND | {"unisolve.sequence", "unisolve.scaling"},
     }
     forbidden = {
         "unisolve.solvers": {"unisolve.api", "unisolve.cli", "unisolve.interop"},
