@@ -82,7 +82,7 @@ def blue_add(v, small, mid, big):
     >>> blue_finish(*blue_add(1e-300, *blue_add(3.0, 0.0, 0.0, 0.0)))
     3.0
     """
-    a = abs(v)
+    a = abs(np.float64(v))  # float32 entries are squared in float64
     if a > _T_BIG:
         s = a * _S_BIG
         big += s * s

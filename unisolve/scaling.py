@@ -117,18 +117,48 @@ def exponent_window(dtype: Any) -> int:
     return min(int(np.finfo(dtype).maxexp), 1024) // 6
 
 
-def scale_exponent(magnitude: float, window: int) -> int:
+def scale_exponent(magnitude: float, window: int, smallest: float | None = None,
+                   dtype: Any = np.float64) -> int:
     """e with ``2^(e−1) ≤ magnitude < 2^e`` if the magnitude is outside ``[2^-E, 2^E]``, else 0.
+
+    Scaling down (e > 0) stops where the ``smallest`` nonzero magnitude would
+    leave the normal range with 53 bits to spare (``2^(e_min + t)``), so no
+    stored entry turns subnormal or zero (a tiny diagonal must stay nonzero);
+    such wide-ranging data are then scaled only part of the way.
 
     Examples
     --------
     >>> scale_exponent(1e-170, 170), scale_exponent(3.0, 170), scale_exponent(0.0, 170)
     (-564, 0, 0)
+    >>> scale_exponent(1e300, 170), scale_exponent(1e300, 170, smallest=1e-300)
+    (997, 0)
     """
     if not magnitude > 0 or not math.isfinite(magnitude):
         return 0
     e = math.frexp(magnitude)[1]  # magnitude = m·2^e, m in [0.5, 1)
-    return e if abs(e) > window else 0
+    if abs(e) <= window:
+        return 0
+    if e > 0 and smallest is not None and smallest > 0:
+        info = np.finfo(dtype)
+        floor = int(info.minexp) + int(info.nmant) + 1  # 2^floor: normal, t bits to spare
+        e = min(e, math.frexp(smallest)[1] - floor)  # smallest·2^-e stays ≥ 2^floor
+        return max(e, 0)
+    return e
+
+
+def _min_abs_nonzero(a: Any) -> float | None:
+    """Smallest nonzero |entry| of a vector or of A's stored entries (None if unknown)."""
+    if isinstance(a, spla.LinearOperator):
+        return None
+    if sp.issparse(a) or backend.is_cupy_sparse(a):
+        a = a.data
+    elif backend.is_torch(a):
+        import torch
+
+        if a.layout != torch.strided:
+            a = a.coalesce().values() if a.layout == torch.sparse_coo else a.values()
+    nz = abs(a[a != 0])
+    return float(nz.min()) if nz.shape[0] else None
 
 
 def _np_dtype(a: Any) -> np.dtype:
@@ -262,7 +292,7 @@ def run_linear(spec: Any, problem: Any, options: dict) -> Result:
     >>> big = us.problems.LinearProblem(1e150 * p.A, 1e150 * p.b)
     >>> r = run_linear(get_method("cg"), big, {})
     >>> r.status.name, bool(np.allclose(r.x, p.exact)), r.info["scaling"]["A_exponent"]
-    ('CONVERGED', True, -499)
+    ('CONVERGED', True, -501)
     """
     A, b = problem.A, problem.b
     dtype = np.result_type(_np_dtype(b), _np_dtype(A))
@@ -270,8 +300,12 @@ def run_linear(spec: Any, problem: Any, options: dict) -> Result:
         dtype = np.dtype(np.float64)
     window = exponent_window(dtype)
     e_b = scale_exponent(_max_abs(b), window)
+    if e_b > 0:  # scaling down: keep b's smallest entries normal
+        e_b = scale_exponent(_max_abs(b), window, _min_abs_nonzero(b), dtype)
     mA = _max_abs(A)
     e_A = 0 if mA is None else scale_exponent(mA, window)
+    if e_A > 0:  # scaling down: keep A's smallest entries normal
+        e_A = scale_exponent(mA, window, _min_abs_nonzero(A), dtype)
     scaled = (e_b or e_A) and dataclasses.is_dataclass(problem)
     if not scaled:
         e_b = e_A = 0

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import backend
+from ..norms import safe_norm
 from ..options import working_precision
 from ..problems.linear import LinearProblem
 from ..registry import method
@@ -188,7 +189,7 @@ def _residual(system: _System) -> tuple[Any, Callable[[], float]]:
 
     def norm() -> float:
         xp.subtract(b, A @ x, out=r)
-        return float(xp.linalg.norm(r))
+        return safe_norm(r)  # ‖b − A x‖ scaled (nrm2): no over/underflow
 
     return r, norm
 
@@ -206,7 +207,7 @@ def _iterate(
 ) -> Result:
     """Run ``step()`` until the monitor stops: true residual after every sweep."""
     x = system.x
-    bnorm = backend.norm(system.b)
+    bnorm = safe_norm(system.b)
     maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
     monitor = IterationMonitor(bnorm, rtol, atol, maxiter, callback)
     # the callback gets a copy: x itself keeps changing in place
@@ -397,7 +398,7 @@ def _sor_compiled(system: _System, omega: float, sweep: str, name: str, rtol: fl
     """
     A, b, x = system.A, system.b, system.x
     maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
-    threshold = max(rtol * float(np.linalg.norm(b)), atol)
+    threshold = max(rtol * safe_norm(b), atol)
     # the residual history grows with the iterations done, never sized by maxiter
     its, code, residuals = sor_solve_csr(
         A.indptr, unsigned_indices(A.indices), A.data, system.inv_diag, x, b, omega,
@@ -420,7 +421,7 @@ def _sor_red_black_compiled(problem: LinearProblem, system: _System, omega: floa
     """
     grid_x, grid_b, d, o = _stencil_grids(problem, system, name)
     maxiter = DEFAULT_MAXITER if maxiter is None else maxiter
-    threshold = max(rtol * float(np.linalg.norm(system.b)), atol)
+    threshold = max(rtol * safe_norm(system.b), atol)
     residuals: list = []  # appended chunk by chunk: never sized by maxiter
     its, code = red_black_sor_solve(grid_x, grid_b, d, o, omega, sweep, threshold, maxiter,
                                     1e8, residuals)

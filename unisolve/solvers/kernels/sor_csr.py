@@ -40,6 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...norms import blue_add, blue_finish
+
 __all__ = [
     "SOLVE_CONVERGED",
     "SOLVE_DIVERGED",
@@ -192,14 +194,16 @@ def residual_status(rnorm, threshold, limit):
 
 @njit(cache=True, nogil=True)
 def _residual_norm(indptr, indices, data, x, b):
-    """``‖b − A x‖₂``."""
-    total = 0.0
+    """``‖b − A x‖₂``, summed by Blue's scaled accumulators (no over/underflow)."""
+    small = 0.0
+    mid = 0.0
+    big = 0.0
     for i in range(b.shape[0]):
         r = b[i]
         for jj in range(indptr[i], indptr[i + 1]):
-            r -= data[jj] * x[indices[jj]]
-        total += r * r
-    return np.sqrt(total)
+            r -= data[jj] * x[indices[jj]]  # r_i = b_i − Σ_j a_ij x_j
+        small, mid, big = blue_add(r, small, mid, big)
+    return blue_finish(small, mid, big)
 
 
 @njit(cache=True, nogil=True)
