@@ -427,6 +427,7 @@ def checked_output(z: Any, r: Any, func: Any) -> Any:
             f"preconditioner {_label(func)} returned None for r of shape {shape}: {expect}; "
             "is a `return` missing?"
         )
+    given = type(z).__name__
     if isinstance(r, np.ndarray):
         if not isinstance(z, np.ndarray):
             try:
@@ -447,8 +448,8 @@ def checked_output(z: Any, r: Any, func: Any) -> Any:
         )
     if kind not in "fiub":
         raise TypeError(
-            f"preconditioner {_label(func)} returned {type(z).__name__} of dtype "
-            f"{getattr(z, 'dtype', None)}: {expect}"
+            f"preconditioner {_label(func)} returned {given} (dtype "
+            f"{getattr(z, 'dtype', None)}): {expect}"
         )
     if tuple(z.shape) != shape:
         fix = (f" (reshape it: z.reshape({shape}))" if math.prod(z.shape) == math.prod(shape)
