@@ -152,11 +152,21 @@ def test_item4_sor_kernel_chunks_agree_with_one_buffer_and_the_reference():
         history.append(np.linalg.norm(b - A @ x))
     np.testing.assert_allclose(runs[0][0], x, rtol=1e-12)
     np.testing.assert_allclose(runs[0][1], history, rtol=1e-10)
-    # the compiled chunk reports where it stopped: converged inside the buffer
+    # the compiled call reports where it stopped (converged inside the buffer) and, started
+    # at iteration 0, the divergence limit divtol · max(‖r₀‖, threshold) for the next call
     x = np.zeros_like(b)
     buf = np.empty(500)
-    last, code = sor_iterations_csr(*args, x, b, 1.3, True, False, 1e-8, 1e300, 1, buf)
-    assert code == SOLVE_CONVERGED and buf[last - 1] <= 1e-8 < buf[last - 2]
+    last, code, limit = sor_iterations_csr(*args, x, b, 1.3, True, False, 1e-8, 1e8, np.inf,
+                                           0, buf)
+    assert code == SOLVE_CONVERGED and buf[last] <= 1e-8 < buf[last - 1]
+    assert limit == 1e8 * np.linalg.norm(b) and buf[0] == pytest.approx(np.linalg.norm(b))
+    x = np.zeros_like(b)
+    last, code, _ = sor_iterations_csr(*args, x, b, 1.3, True, False, 0.0, 1e8, limit, 0,
+                                       buf[:4])
+    assert (last, code) == (3, -1)  # buffer full: x0 and 3 iterations, the solve goes on
+    last, code, _ = sor_iterations_csr(*args, x, b, 1.3, True, False, 0.0, 1e8, limit, 4,
+                                       buf[:2])
+    assert (last, code) == (5, -1)
 
 
 def test_item4_red_black_list_and_array_residuals_agree():

@@ -43,13 +43,13 @@ from numba import njit
 from ...norms import blue_add, blue_finish
 
 __all__ = [
+    "SOLVE_CHUNK",
     "SOLVE_CONVERGED",
     "SOLVE_DIVERGED",
     "SOLVE_MAX_ITER",
     "SOLVE_NONFINITE",
     "inverse_diagonal",
     "residual_status",
-    "SOLVE_CHUNK",
     "sor_backward_csr",
     "sor_forward_csr",
     "sor_iterations_csr",
@@ -208,17 +208,30 @@ def _residual_norm(indptr, indices, data, x, b):
 
 @njit(cache=True, nogil=True)
 def sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backward,
-                       threshold, limit, first, residuals):
-    """SOR iterations ``first, first + 1, …`` in place, at most ``len(residuals)`` of them.
+                       threshold, divtol, limit, first, residuals):
+    """SOR iterations from ``first`` on, in place, one residual per entry of ``residuals``.
 
-    Each iteration is a forward and/or backward sweep (1), then the true
-    residual norm, stored in ``residuals[k − first]``. Returns ``(last, code)``:
-    the last iteration done and a ``SOLVE_*`` code, or −1 when the buffer is
-    full and the solve goes on (see :func:`residual_status`; ``limit`` is
-    ``divtol · max(‖r₀‖, threshold)``).
+    ``first = 0`` starts the solve: ``residuals[0] = ‖b − A x₀‖`` (nonfinite or
+    converged ends it there) and the divergence limit becomes
+    ``divtol · max(‖r₀‖, threshold)``; a later call passes that ``limit``
+    back with the next iteration number. Each iteration k is a forward and/or
+    backward sweep (1), then the true residual norm, stored in
+    ``residuals[k − first]``. Returns ``(last, code, limit)``: the last
+    iteration recorded, a ``SOLVE_*`` code, or −1 when the buffer is full and
+    the solve goes on (see :func:`residual_status`).
     """
     n = b.shape[0]
-    for j in range(residuals.shape[0]):
+    j0 = 0
+    if first == 0:
+        rnorm = _residual_norm(indptr, indices, data, x, b)
+        residuals[0] = rnorm
+        if not np.isfinite(rnorm):
+            return 0, SOLVE_NONFINITE, limit
+        if rnorm <= threshold:
+            return 0, SOLVE_CONVERGED, limit
+        limit = divtol * max(rnorm, threshold)
+        j0 = 1
+    for j in range(j0, residuals.shape[0]):
         if forward:
             sor_forward_csr(indptr, indices, data, inv_diag, x, b, omega, 0, n)
         if backward:
@@ -227,11 +240,11 @@ def sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega, forward, ba
         residuals[j] = rnorm
         code = residual_status(rnorm, threshold, limit)
         if code >= 0:
-            return first + j, code
-    return first + residuals.shape[0] - 1, -1
+            return first + j, code, limit
+    return first + residuals.shape[0] - 1, -1, limit
 
 
-#: Iterations per :func:`sor_iterations_csr` call in :func:`sor_solve_csr` (its buffer).
+#: Entries of the residual buffer :func:`sor_solve_csr` reuses across its calls.
 SOLVE_CHUNK = 4096
 
 
@@ -243,10 +256,11 @@ def sor_solve_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backwar
     residual norm; ``residuals`` (a list) has ``‖r₀‖`` at x0 first, then one
     entry per iteration. Codes: converged when ``‖r‖ ≤ threshold``; diverged
     when ``‖r‖ > divtol · max(‖r₀‖, threshold)``; nonfinite on NaN/inf;
-    max_iter after ``maxiter`` sweeps. The compiled iterations run in calls of
-    at most ``chunk`` iterations into one reused buffer, so memory does not
-    grow with ``maxiter`` (any Python int, e.g. ``10**12``), only with the
-    iterations done.
+    max_iter after ``maxiter`` sweeps. The compiled iterations
+    (:func:`sor_iterations_csr`) run in calls of at most ``chunk`` residuals
+    into one reused buffer, so memory does not grow with ``maxiter`` (any
+    Python int, e.g. ``10**12``), only with the iterations done; a solve of
+    fewer than ``chunk`` iterations is one compiled call.
 
     Examples
     --------
@@ -258,24 +272,20 @@ def sor_solve_csr(indptr, indices, data, inv_diag, x, b, omega, forward, backwar
     >>> code == SOLVE_CONVERGED, len(res) == its + 1, np.allclose(x, 1.0)
     (True, True, True)
     """
-    rnorm = float(_residual_norm(indptr, indices, data, x, b))
-    residuals = [rnorm]
-    if not np.isfinite(rnorm):
-        return 0, SOLVE_NONFINITE, residuals
-    if rnorm <= threshold:
-        return 0, SOLVE_CONVERGED, residuals
-    limit = divtol * max(rnorm, threshold)
-    buffer = np.empty(max(1, min(int(chunk), int(maxiter))))
-    k = 1
-    while k <= maxiter:
-        count = min(buffer.shape[0], maxiter - k + 1)
-        last, code = sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega, forward,
-                                        backward, threshold, limit, k, buffer[:count])
+    buffer = np.empty(max(1, min(int(chunk), int(maxiter) + 1)))
+    residuals: list = []
+    k, limit = 0, np.inf
+    while True:
+        count = min(buffer.shape[0], maxiter - k + 1)  # iterations k .. k + count − 1
+        last, code, limit = sor_iterations_csr(indptr, indices, data, inv_diag, x, b, omega,
+                                               forward, backward, threshold, divtol, limit,
+                                               k, buffer[:count])
         residuals.extend(buffer[: last - k + 1].tolist())
         if code >= 0:
             return int(last), int(code), residuals
+        if last >= maxiter:
+            return int(maxiter), SOLVE_MAX_ITER, residuals
         k = int(last) + 1
-    return int(maxiter), SOLVE_MAX_ITER, residuals
 
 
 def inverse_diagonal(A) -> np.ndarray:
