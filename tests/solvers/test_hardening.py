@@ -72,6 +72,28 @@ def test_item3_direct_calls_and_warm_starts_convert_too():
     np.testing.assert_allclose(warm.x, spla.spsolve(sp.csc_array(p.A), p.b), rtol=1e-8)
 
 
+@pytest.mark.parametrize(("name", "extra"), [
+    ("sor", {"omega": "optimal"}), ("sor", {"omega": "auto"}),
+    ("gmres", {"preconditioner": "sor", "omega": "auto"}), ("auto", {}),
+    ("pcg", {"preconditioner": "ic0"})], ids=str)
+def test_item3_longdouble_sequences_through_the_learners(name, extra):
+    """Old: omega='optimal' raised numba TypingError; gmres with a learned omega ran in
+    float128 while the other methods failed or converted silently."""
+    base = us.problems.shifted_laplacian_sequence(T=2, seed=0)
+
+    def make(t, previous):
+        p = base.instance(t, previous)
+        return LinearProblem(p.A.astype(np.longdouble), p.b.astype(np.longdouble),
+                             stencil=p.stencil, context=p.context)
+
+    seq = LinearSequence(length=2, make_instance=make, context_range=base.context_range)
+    rs = us.solve(seq, method=name, progress=False, **extra)
+    for t, r in enumerate(rs.results):
+        p = base.instance(t)
+        assert r.converged and r.x.dtype == np.float64 and "precision" in r.info
+        assert np.linalg.norm(p.b - p.A @ r.x) <= 1e-8 * np.linalg.norm(p.b) * 1.01
+
+
 def test_item3_float16_dense_and_the_untouched_dtypes():
     p = poisson()
     q = LinearProblem(p.A.toarray().astype(np.float16), p.b.astype(np.float16))

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..options import check_common
+from ..options import check_common, working_precision
 from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
@@ -205,6 +205,7 @@ class OmegaTuner:
             ``info['omega']`` is the weight used, ``info['learner']`` the learner.
         """
         problem, context = problem_and_context(A, b, context)
+        problem, precision = working_precision(problem)  # np.longdouble -> float64, said
         omega = self.choose(problem, context)
         options = dict(self.solver_options)
         if x0 is not None:
@@ -223,6 +224,8 @@ class OmegaTuner:
         self.costs.append(cost)
         result.info["omega"] = float(omega)
         result.info["learner"] = self.name
+        if precision is not None:
+            result.info["precision"] = precision
         return result
 
     def _cost(self, result: Result) -> float:
