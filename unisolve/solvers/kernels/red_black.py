@@ -402,7 +402,8 @@ def _solve_iterations(x, b, diagonal, offdiagonal, omega, colours, n_threads, n_
     """Iterations ``first..stop − 1`` of a solve; returns ``(last, code)``, code −1: go on.
 
     Each iteration: one sweep with the residual fused, ``residuals[k − first] = ‖r‖``
-    (a buffer of at least ``stop − first`` entries), then the stopping rule of :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`.
+    (a buffer of at least ``stop − first`` entries), then the stopping rule of
+    :func:`~unisolve.solvers.kernels.sor_csr.sor_solve_csr`.
     """
     for k in range(first, stop):
         if n_threads > 1:
