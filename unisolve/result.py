@@ -21,7 +21,22 @@ __all__ = ["IterationMonitor", "IterationState", "Result", "SequenceResult", "St
 
 
 class Status(enum.Enum):
-    """How a solve ended. ``Status.X.message`` is a sentence for humans."""
+    """How a solve ended. ``Status.X.message`` is a sentence for humans.
+
+    A status says whether the method's *own* stopping test was met. ``CONVERGED``
+    is claimed only by a method that ran such a test and met it. A method without
+    one (a single network inference, a fixed number of time steps or refiner
+    steps) ends in ``COMPLETED`` ("ran what was asked; no stopping test") and says
+    so in ``info["stopping_test"]`` (e.g. ``"none: one network inference"``); its
+    accuracy is whatever ``info`` reports (an error against a reference, a
+    residual), not a tolerance it was held to. ``Result.converged`` is True only
+    for ``CONVERGED``.
+
+    Examples
+    --------
+    >>> Status.COMPLETED.message
+    'completed: ran the requested steps; the method has no stopping test'
+    """
 
     CONVERGED = "converged"
     MAX_ITER = "max_iter"
@@ -29,6 +44,7 @@ class Status(enum.Enum):
     DIVERGED = "diverged"
     STOPPED = "stopped"
     NONFINITE = "nonfinite"
+    COMPLETED = "completed"
 
     @property
     def message(self) -> str:
@@ -42,6 +58,7 @@ _MESSAGES = {
     Status.DIVERGED: "diverged: the residual grew past divtol times its initial value",
     Status.STOPPED: "stopped by the callback (StopIteration)",
     Status.NONFINITE: "a NaN or inf appeared in the iterate or residual",
+    Status.COMPLETED: "completed: ran the requested steps; the method has no stopping test",
 }
 
 
@@ -60,6 +77,9 @@ class Result:
     residuals : list of float
         The method's measure (for linear systems the true ``||b - A x||``) at x0
         first, then after every iteration: ``len(residuals) == iterations + 1``.
+        Methods that record no such measure (the flow rollouts ``mac-cn``,
+        ``neural-stagger``, ``neural-fine``) leave it empty; ``info["stopping_test"]``
+        says what, if anything, was tested.
     time : float
         Seconds of wall time inside the method.
     method : str
@@ -89,10 +109,11 @@ class Result:
         return self.status is Status.CONVERGED
 
     def __repr__(self) -> str:
-        last = self.residuals[-1] if self.residuals else float("nan")
+        # no recorded measure (a flow rollout): say so rather than print nan
+        last = f"{self.residuals[-1]:.3e}" if self.residuals else "n/a"
         return (
             f"Result(method={self.method!r}, status={self.status.name}, "
-            f"iterations={self.iterations}, residual={last:.3e}, time={self.time:.3g}s)"
+            f"iterations={self.iterations}, residual={last}, time={self.time:.3g}s)"
         )
 
 

@@ -487,7 +487,14 @@ class NeuralOperator:
     def solve(self, problem: NavierStokesProblem, *, refine: bool = False,
               refine_steps: int = 100, refine_lr: float = 0.03, progress: bool = False
               ) -> Result:
-        """Predict ``problem``'s output frames (optionally refined) as a ``Result``."""
+        """Predict ``problem``'s output frames (optionally refined) as a ``Result``.
+
+        There is no stopping test: one inference (plus, with ``refine``, a fixed
+        number of refiner steps) is what runs, so the status is
+        ``Status.COMPLETED`` (``NONFINITE`` if a frame is NaN or inf), never
+        ``CONVERGED``; ``info["stopping_test"]`` says so, and the accuracy is
+        ``info["rel_l2"]`` (against ``problem.w_ref``) and ``info["residual"]``.
+        """
         _check_problem(problem, self)
         t0 = time.perf_counter()
         info: dict[str, Any] = {"model": self, "parameters": self.parameters}
@@ -496,15 +503,19 @@ class NeuralOperator:
                                       progress_bar=progress)
             info["refine"] = rec
             residuals = [rec["residual_before"]] + [math.sqrt(v) for v in rec["loss"][1:]]
+            info["stopping_test"] = (f"none: one network inference, then {rec['steps']} "
+                                     "Spectral-Refiner steps (a fixed number)")
         else:
             frames = self.predict(problem.w_in)
             residuals = [self.residual(problem, frames)]
+            info["stopping_test"] = "none: one network inference"
         if problem.w_ref is not None:
             info["rel_l2"] = problem.rel_l2(frames)
         info["residual"] = residuals[-1]
-        return Result(x=frames, status=Status.CONVERGED, iterations=len(residuals) - 1,
-                      residuals=residuals, time=time.perf_counter() - t0, method=self.arch,
-                      info=info)
+        finite = bool(np.all(np.isfinite(frames)))
+        return Result(x=frames, status=Status.COMPLETED if finite else Status.NONFINITE,
+                      iterations=len(residuals) - 1, residuals=residuals,
+                      time=time.perf_counter() - t0, method=self.arch, info=info)
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -703,6 +714,8 @@ def fno(problem: NavierStokesProblem, *, model: Any = None, refine: bool = False
     Result
         ``x``: the predicted frames (t_out, n, n); ``info["rel_l2"]`` against
         ``problem.w_ref``; ``info["residual"]``: the H⁻¹ norm of the CN residual.
+        ``status`` is ``COMPLETED`` (one inference, no stopping test;
+        ``info["stopping_test"]`` says so), ``NONFINITE`` if a frame blew up.
 
     Examples
     --------
@@ -741,6 +754,9 @@ def st_fno(problem: NavierStokesProblem, *, model: Any = None, refine: bool = Fa
         ``x``: the predicted frames (t_out, n, n); ``residuals``: the H⁻¹
         residual before and after each refiner step; ``info["rel_l2"]``,
         ``info["residual"]``, ``info["refine"]`` (the refiner's record).
+        ``status`` is ``COMPLETED``: one inference and a fixed number of refiner
+        steps, no stopping test (``info["stopping_test"]``), so nothing is claimed
+        about the error beyond ``info["rel_l2"]``; ``NONFINITE`` if a frame blew up.
 
     Examples
     --------
@@ -750,7 +766,7 @@ def st_fno(problem: NavierStokesProblem, *, model: Any = None, refine: bool = Fa
     ...                               cache=False, progress=False)
     >>> m = train(d, epochs=1, width=4, modes=3, modes_t=2, layers=2, progress_bar=False)
     >>> r = us.solve(d.problem(0), method="st-fno", model=m, refine=True, refine_steps=5)
-    >>> r.x.shape, r.residuals[-1] <= r.residuals[0]
-    ((3, 16, 16), True)
+    >>> r.x.shape, r.residuals[-1] <= r.residuals[0], r.status.name
+    ((3, 16, 16), True, 'COMPLETED')
     """
     return _solve("st-fno", problem, model, refine, refine_steps, refine_lr, progress)

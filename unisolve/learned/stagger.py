@@ -553,11 +553,13 @@ class StaggerModel:
         n = len(traj) - 1
         finite = bool(np.all(np.isfinite(traj)))
         info = {"s": self.s, "shared": self.shared, "parameters": self.parameters,
-                "seconds_per_step": seconds / n}
+                "seconds_per_step": seconds / n,
+                "stopping_test": f"none: a fixed number of network time steps ({n})"}
         if problem.reference is not None or problem.steps <= 400:
             reference_rollout(problem)  # mac-cn's trajectory, computed once and kept
             info["velocity_error"] = problem.velocity_error(traj) if finite else None
-        return Result(x=traj, status=Status.CONVERGED if finite else Status.NONFINITE,
+        # no stopping test ran: COMPLETED, never CONVERGED (no residual is recorded)
+        return Result(x=traj, status=Status.COMPLETED if finite else Status.NONFINITE,
                       iterations=n, residuals=[], time=seconds, method=self.name, info=info)
 
     # -- persistence ---------------------------------------------------------------------
@@ -839,7 +841,9 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
         ``x``: the ψ trajectory (steps + 1, ny, nx); ``info["velocity_error"]``
         per step against the classical solver (run once and kept on the problem if
         it has no reference yet and steps ≤ 400; not part of ``Result.time``),
-        ``info["seconds_per_step"]``; ``status`` NONFINITE if the rollout blew up.
+        ``info["seconds_per_step"]``. ``status`` is ``COMPLETED``: the network runs
+        a fixed number of steps and has no stopping test (``info["stopping_test"]``
+        says so; ``residuals`` is empty), NONFINITE if the rollout blew up.
 
     Examples
     --------
@@ -849,8 +853,8 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
     >>> m = train(p, s=(2, 2, 1), width=8, iterations=10, batch=2, pool=4,
     ...           progress_bar=False)
     >>> r = us.solve(p, method="neural-stagger", model=m)
-    >>> r.x.shape, len(r.info["velocity_error"])
-    ((5, 16, 16), 5)
+    >>> r.x.shape, len(r.info["velocity_error"]), r.status.name
+    ((5, 16, 16), 5, 'COMPLETED')
     """
     return _solve("neural-stagger", problem, model, steps)
 

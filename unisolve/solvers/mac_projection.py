@@ -211,7 +211,9 @@ def mac_cn(problem: FlowProblem, *, tol: float = 1e-11, maxiter: int = 100,
     Result
         ``x``: the ψ trajectory (steps + 1, ny, nx); ``iterations``: Picard
         iterations in all; ``info["picard"]`` per step, ``info["p"]`` the last
-        pressure, ``info["seconds_per_step"]``.
+        pressure, ``info["seconds_per_step"]``, ``info["stopping_test"]``.
+        ``CONVERGED`` means every step's Picard iteration met ``tol``;
+        ``residuals`` is empty (the rollout records no residual).
 
     Examples
     --------
@@ -234,5 +236,8 @@ def mac_cn(problem: FlowProblem, *, tol: float = 1e-11, maxiter: int = 100,
     return Result(x=psi, status=rec["status"], iterations=int(sum(rec["picard"])),
                   residuals=[], time=seconds, method="mac-cn",
                   info={"picard": rec["picard"], "p": rec["p"],
-                        "seconds_per_step": rec["seconds"] / max(1, len(psi) - 1)})
+                        "seconds_per_step": rec["seconds"] / max(1, len(psi) - 1),
+                        "stopping_test": "per time step: the Picard iteration's relative "
+                        f"velocity change <= tol = {tol:g} (CONVERGED: every step met it); "
+                        "no residual is recorded (residuals is empty)"})
 
