@@ -17,7 +17,6 @@ from .options import check_common as _check_common
 from .options import working_precision
 from .registry import choose_default, default_method, get_method
 from .result import Result, SequenceResult
-from .scaling import run_linear
 from .sequence import run_sequence
 
 __all__ = ["run_sequence", "solve"]
@@ -58,6 +57,8 @@ def _run(problem: Any, method: Any, options: dict, progress: bool = True) -> Res
         accepted["progress"] = progress  # methods with their own bar (training) honour it
     t0 = time.perf_counter()
     if problem.kind == "linear":  # equilibrated when out of range, certified (scaling.py)
+        from .scaling import run_linear  # its safe-norm kernels load numba: not at import
+
         res = run_linear(spec, problem, accepted)
     else:
         res = spec.func(problem, **accepted)
