@@ -66,6 +66,7 @@ from ..options import check_common
 from ..problems.linear import LinearProblem, Stencil
 from ..registry import default_method, get_method, method
 from ..result import IterationState, Result
+from ..scaling import run_linear
 from ..sequence import run_sequence
 from .omega import OmegaLearner
 from .reuse import ReusingPCG, check_reuse
@@ -214,7 +215,8 @@ class _Arm:
         options = dict(self.options)
         if x0 is not None:
             options["x0"] = x0
-        result = self.spec.func(problem, **options)
+        # equilibrated when out of range, float32 certified, as solve() does (scaling.py)
+        result = run_linear(self.spec, problem, options)
         result.time = clock() - t0
         return result, 0.0
 

@@ -30,6 +30,7 @@ from ..options import check_common, working_precision
 from ..problems.linear import LinearProblem
 from ..registry import get_method
 from ..result import Result, SequenceResult
+from ..scaling import run_linear
 from ..sequence import run_sequence
 from .gmres import gmres
 from .krylov import ssor_pcg
@@ -214,7 +215,8 @@ class OmegaTuner:
             # warm-up, untimed: the first call in a process also loads compiled kernels
             self.spec.func(problem, omega=omega, **options)
         t0 = time.perf_counter()
-        result = self.spec.func(problem, omega=omega, **options)
+        # equilibrated when out of range, float32 certified, as solve() does (scaling.py)
+        result = run_linear(self.spec, problem, {**options, "omega": omega})
         result.time = time.perf_counter() - t0
         result.method = self.method
         cost = self._cost(result)
