@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/sequences.py --write
 	$(PY) benchmarks/threads.py --write
 	$(PY) benchmarks/nonsymmetric.py --write
+	$(PY) benchmarks/hardening.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -239,3 +239,15 @@ def test_nonsymmetric_benchmark_quick(capsys):
     assert "### (a) With ILU(0)" in out and "### (b) No preconditioner" in out
     assert out.count("| gmres |") >= 8 and out.count("| bicgstab |") >= 8
     assert '| ssor | ω = "auto" (learned)' in out and '| sor | ω = "auto" (learned)' in out
+
+
+def test_hardening_benchmark_quick(capsys):
+    """Issue 26's benchmark at smoke size: the safe norm agrees with sqrt(dot) on normal
+    data, and no method claims CONVERGED on the out-of-range systems with a true residual
+    above rtol (main() returns 1 otherwise)."""
+    bench = _load("hardening")
+    assert bench.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "### (a) the safe norm" in out and "False CONVERGED claims: 0" in out
+    assert out.count("CONVERGED") >= 6 * 5
+
