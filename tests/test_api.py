@@ -1,7 +1,8 @@
-"""solve(), the registry, Result / SequenceResult, the callback contract, import directions."""
+"""solve(), the registry, Result / SequenceResult, the callback contract.
 
-import ast
-from pathlib import Path
+The import directions are checked in tests/test_layers.py.
+"""
+
 
 import numpy as np
 import pytest
@@ -167,41 +168,3 @@ def test_api_still_exports_the_sequence_loop():
     from unisolve import api, sequence
 
     assert api.run_sequence is sequence.run_sequence
-
-
-def _imports(path: Path) -> set:
-    """The unisolve modules ``path`` imports (anywhere in it, functions included)."""
-    parts = list(path.relative_to(Path(us.__file__).parents[1]).with_suffix("").parts)
-    package = parts if parts[-1] == "__init__" else parts[:-1]
-    package = [p for p in package if p != "__init__"]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package[: len(package) - (node.level - 1)]
-            if node.module:
-                found.add(".".join([*base, node.module]))
-            else:
-                found.update(".".join([*base, a.name]) for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("unisolve"):
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("unisolve"))
-    return found
-
-
-def test_import_directions():
-    """DESIGN.md: the sequence loop is a ground-floor module; nothing below api imports it."""
-    root = Path(us.__file__).parent
-    graph = {}
-    for path in root.rglob("*.py"):
-        name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
-        graph[name.removesuffix(".__init__")] = _imports(path)
-    assert graph["unisolve.sequence"] <= {"unisolve.result", "unisolve.progress"}
-    for leaf in ("unisolve.result", "unisolve.progress", "unisolve.registry"):
-        assert graph[leaf] == set(), leaf
-    assert graph["unisolve.api"] <= {"unisolve.registry", "unisolve.result", "unisolve.options",
-                                     "unisolve.sequence", "unisolve.progress", "unisolve.scaling"}
-    users_of_api = {m for m, deps in graph.items() if "unisolve.api" in deps}
-    assert users_of_api <= {"unisolve"}, users_of_api  # only the package's front door
-    for module in ("unisolve.solvers.tuning", "unisolve.solvers.reuse", "unisolve.solvers.auto"):
-        assert "unisolve.sequence" in graph[module]

@@ -123,3 +123,13 @@ def test_item20_the_checker_sees_the_old_edges(tmp_path):
         "unisolve.registry -> unisolve.solvers",
         "unisolve.solvers.tuning -> unisolve.api",
     ]
+
+
+def test_the_sequence_loop_is_ground_floor():
+    """DESIGN.md: the loop over a sequence's instances imports only result and progress, and
+    the methods that learn across instances use it, not api (moved from tests/test_api.py)."""
+    graph = import_graph(Path(us.__file__).parent)
+    assert graph["unisolve.sequence"] <= {"unisolve.result", "unisolve.progress"}
+    for module in ("unisolve.solvers.tuning", "unisolve.solvers.reuse", "unisolve.solvers.auto"):
+        assert "unisolve.sequence" in graph[module]
+

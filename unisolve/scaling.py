@@ -146,17 +146,25 @@ def scale_exponent(magnitude: float, window: int, smallest: float | None = None,
     return e
 
 
-def _min_abs_nonzero(a: Any) -> float | None:
-    """Smallest nonzero |entry| of a vector or of A's stored entries (None if unknown)."""
+def _stored_entries(a: Any) -> Any:
+    """A vector's entries or a sparse matrix's stored entries (None for a LinearOperator)."""
     if isinstance(a, spla.LinearOperator):
         return None
     if sp.issparse(a) or backend.is_cupy_sparse(a):
-        a = a.data
-    elif backend.is_torch(a):
+        return a.data
+    if backend.is_torch(a):
         import torch
 
         if a.layout != torch.strided:
-            a = a.coalesce().values() if a.layout == torch.sparse_coo else a.values()
+            return a.coalesce().values() if a.layout == torch.sparse_coo else a.values()
+    return a
+
+
+def _min_abs_nonzero(a: Any) -> float | None:
+    """Smallest nonzero |entry| of a vector or of A's stored entries (None if unknown)."""
+    a = _stored_entries(a)
+    if a is None:
+        return None
     nz = abs(a[a != 0])
     return float(nz.min()) if nz.shape[0] else None
 
@@ -173,15 +181,10 @@ def _np_dtype(a: Any) -> np.dtype:
 
 def _max_abs(a: Any) -> float | None:
     """max |entry| of a vector or of A's stored entries; None for a LinearOperator."""
-    if isinstance(a, spla.LinearOperator):
+    a = _stored_entries(a)
+    if a is None:
         return None
-    if sp.issparse(a) or backend.is_cupy_sparse(a):
-        a = a.data
-    elif backend.is_torch(a):
-        import torch
-
-        if a.layout != torch.strided:
-            a = a.coalesce().values() if a.layout == torch.sparse_coo else a.values()
+    if backend.is_torch(a):
         return float(a.abs().max()) if a.numel() else 0.0
     if a.size == 0:
         return 0.0

@@ -70,16 +70,15 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-try:
-    from petsc4py import PETSc
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "unisolve.interop.petsc needs petsc4py: `pip install 'unisolve[petsc]'`, or "
-        "`make petsc` in a source checkout (installs MPICH and builds PETSc; the first "
-        "build takes about 18 minutes)"
-    ) from exc
-
-from ..petsc_convert import _mpi_comm, mat_to_csr, to_host, to_petsc, vec_like, vec_to_numpy
+from ..petsc_convert import (  # raises the ImportError naming the fix without petsc4py
+    PETSc,
+    _mpi_comm,
+    mat_to_csr,
+    to_host,
+    to_petsc,
+    vec_like,
+    vec_to_numpy,
+)
 from ..problems.linear import LinearProblem
 from ..registry import method
 from ..result import IterationState, Result, Status
