@@ -21,7 +21,12 @@ BLAS runs on one thread (set before numpy loads), as our kernels do.
 
 Writes docs/BENCHMARKS.md (section ``hardening``) with ``--write`` (off by default).
 
-Usage: ``python benchmarks/hardening.py [--quick] [--write] [--repeats K]``
+(d) With ``--baseline DIR`` (a checkout of an older version, e.g. the main branch
+    before issue 26: ``git worktree add /tmp/old 8f3ab89``): the (b) solves through
+    ``solve()`` there and here, in separate processes alternated old/new.
+
+Usage: ``python benchmarks/hardening.py [--quick] [--write] [--repeats K]
+[--baseline DIR [--rounds R]]``
 """
 
 from __future__ import annotations
@@ -42,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import add_write_options, command_line, header, write_section  # noqa: E402
 
 import unisolve as us  # noqa: E402
-from unisolve.norms import nrm2, safe_norm  # noqa: E402
 from unisolve.problems import LinearProblem  # noqa: E402
 from unisolve.registry import get_method  # noqa: E402
 
@@ -60,6 +64,7 @@ def _median(fn, repeats: int) -> float:
 
 def norm_table(sizes: list[int], repeats: int) -> list[str]:
     """(a): seconds per call of nrm2, sqrt(dot) and numpy.linalg.norm."""
+    from unisolve.norms import nrm2  # here, not at the top: --baseline imports this module
     rng = np.random.default_rng(0)
     lines = ["| n | nrm2 (safe) | sqrt(x @ x) | numpy.linalg.norm | nrm2 / sqrt(dot) | "
              "agree to |", "|---:|---:|---:|---:|---:|---:|"]
@@ -125,6 +130,7 @@ def wrapper_table(cases, repeats: int) -> list[str]:
 def out_of_range_table() -> tuple[list[str], int]:
     """(c): status, iterations and true relative residual on the issue's systems, and the
     number of false CONVERGED claims (true residual above rtol: must be 0)."""
+    from unisolve.norms import safe_norm
     lines = ["| method | system | scale 1 | b·1e-170 | A, b·1e-170 | "
              "A, b·1e150 (x0 = 1.001 x) | A, b·1e-150 |", "|---|---|---|---|---|---|---|"]
     false = 0
@@ -143,10 +149,65 @@ def out_of_range_table() -> tuple[list[str], int]:
     return lines, false
 
 
+_CHILD = """
+import sys, time
+import unisolve as us
+sys.path.insert(0, {bench!r})
+import hardening
+out = []
+for name, label, p, opts in hardening._cases({quick!r}):
+    us.solve(p, method=name, rtol=hardening.RTOL, **opts)
+    ts = []
+    for _ in range({repeats}):
+        t0 = time.perf_counter()
+        r = us.solve(p, method=name, rtol=hardening.RTOL, **opts)
+        ts.append(time.perf_counter() - t0)
+    out.append((name, label, min(ts), r.iterations))
+print(repr((us.__file__, out)))
+"""
+
+
+def baseline_table(baseline: str, quick: bool, repeats: int, rounds: int) -> list[str]:
+    """``solve()`` of this checkout against another checkout's package (``--baseline DIR``,
+    e.g. ``git worktree add /tmp/old 8f3ab89``), in separate processes alternated old/new,
+    min over ``repeats`` runs per process and over ``rounds`` processes."""
+    import ast
+    import subprocess
+
+    here = str(Path(__file__).resolve().parents[1])
+    code = _CHILD.format(bench=str(Path(__file__).resolve().parent), quick=quick,
+                         repeats=repeats)
+    best: dict[str, dict] = {"old": {}, "new": {}}
+    for _ in range(rounds):
+        for tag, root in (("old", baseline), ("new", here)):
+            env = dict(os.environ, PYTHONPATH=root)
+            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, check=True, cwd=root)
+            where, out = ast.literal_eval(res.stdout.strip().splitlines()[-1])
+            if not where.startswith(str(Path(root).resolve())):
+                raise RuntimeError(f"the {tag} run imported unisolve from {where}, not {root}")
+            for name, label, t, its in out:
+                prev = best[tag].get(name)
+                if prev is None or t < prev[1]:
+                    best[tag][name] = (label, t, its)
+    lines = ["| method | system | before (baseline) | this checkout | ratio | iterations |",
+             "|---|---|---:|---:|---:|---|"]
+    for name, (label, t_new, it_new) in best["new"].items():
+        _, t_old, it_old = best["old"][name]
+        lines.append(f"| {name} | {label} | {1e3 * t_old:.1f} ms | {1e3 * t_new:.1f} ms | "
+                     f"**{t_new / t_old:.2f}** | {it_old} → {it_new} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per entry (median)")
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="a checkout of an older unisolve (e.g. `git worktree add /tmp/old "
+                         "8f3ab89`): time solve() there and here, alternated processes")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="processes per side for --baseline (min over them)")
     add_write_options(ap)
     args = ap.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
@@ -159,6 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     body += ["", f"### (b) solve() under the equilibration wrapper against the bare method "
              f"(normal-range data, rtol {RTOL:g})", ""]
     body += wrapper_table(cases, repeats)
+    if args.baseline:
+        import subprocess
+
+        rev = subprocess.run(["git", "-C", args.baseline, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip() or "?"
+        body += ["", f"### (d) solve() against commit {rev} (`--baseline {args.baseline}`; "
+                 f"separate processes alternated, min of {repeats} runs × {args.rounds} "
+                 "processes)", ""]
+        body += baseline_table(args.baseline, args.quick, repeats, args.rounds)
     body += ["", "### (c) out-of-range systems (the systems above at 16²; status, "
              f"iterations, true ‖b − A x‖/‖b‖ by the safe norm; rtol {RTOL:g})", ""]
     lines, false = out_of_range_table()
