@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="rounds per timing (min taken)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time with the thread's CPU clock instead of the wall clock")
+    ap.add_argument("--write", "--no-write", action="store_true", dest="write",
+                    help="accepted for `unisolve bench --write`; this script only prints "
+                         "(its tables are not part of docs/BENCHMARKS.md)")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.cpu_time else time.perf_counter
     repeats = args.repeats or (2 if args.quick else 7)

@@ -176,3 +176,13 @@ def test_item16_bench_writes_docs_only_with_write(monkeypatch, tmp_path, capsys)
     makefile = (root.parent / "Makefile").read_text()
     bench = makefile[makefile.index("\nbench:"):makefile.index("\nclean:")]
     assert bench.count("benchmarks/") == bench.count("--write") >= 10
+
+
+def test_every_listed_benchmark_takes_write():
+    """`unisolve bench --write NAME` passes --write on: every listed script must accept it
+    (kernels_ssor.py did not: 'unrecognized arguments: --write')."""
+    from unisolve.cli import BENCH_DIR, benchmark_names
+
+    for name in benchmark_names():
+        text = (BENCH_DIR / f"{name}.py").read_text(encoding="utf-8")
+        assert "add_write_options(" in text or '"--write"' in text, name
