@@ -245,6 +245,65 @@ class EqualityConstrainedProblem:
                             check_output("c", self.c(x), (self.m,))])
         return float(np.linalg.norm(r))
 
+    @classmethod
+    def from_callables(cls, f: Callable, c: Callable, x0: Any, *,
+                       derivatives: str = "autograd", lam0: Any = None,
+                       f_star: float | None = None, x_star: Any = None, name: str = "",
+                       source: str = "", meta: dict | None = None
+                       ) -> EqualityConstrainedProblem:
+        """min f(x) s.t. c(x) = 0 from f and c alone: the derivatives are made for you.
+
+        With ``derivatives="autograd"`` (default) torch computes ∇f, the Jacobian
+        G = ∂c/∂x and the Hessian of the Lagrangian ∇²ₓL(x, λ) = ∇²f + Σᵢ λᵢ∇²cᵢ
+        exactly (to rounding); ``f`` and ``c`` then receive a 1-D float64 torch tensor
+        and must be written with torch operations (``torch.exp``, ``x @ x``, ``x[0]``);
+        ``c`` returns a tensor or a list of scalars. ``derivatives="fd"`` uses central
+        differences of ``f`` and ``c`` called on numpy arrays instead (steps
+        ε^{1/3}·max(1, |xᵢ|) for first and ε^{1/4}·max(1, |xᵢ|) for second derivatives;
+        see :mod:`unisolve.problems.autodiff`), for callables torch cannot trace.
+
+        Parameters
+        ----------
+        f : callable x -> scalar
+        c : callable x -> (m,) vector
+        x0 : (n,) array
+            Start.
+        derivatives : {"autograd", "fd"}
+        lam0, f_star, x_star, name, source, meta
+            As for the class.
+
+        Returns
+        -------
+        EqualityConstrainedProblem
+            ``meta["derivatives"]`` records the mode.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> import unisolve as us
+        >>> from unisolve.problems.constrained import EqualityConstrainedProblem
+        >>> p = EqualityConstrainedProblem.from_callables(   # HS7, written once in torch
+        ...     f=lambda x: torch.log1p(x[0] ** 2) - x[1],
+        ...     c=lambda x: [(1 + x[0] ** 2) ** 2 + x[1] ** 2 - 4], x0=[2.0, 2.0])
+        >>> p.jac(np.array([1.0, 1.0]))
+        array([[8., 2.]])
+        >>> r = us.solve(p, method="newton-kkt")           # f* = −√3 at (0, √3)
+        >>> r.converged, bool(abs(p.f(r.x) + np.sqrt(3)) < 1e-6)
+        (True, True)
+        """
+        from .autodiff import derivatives as make
+
+        x0 = np.asarray(x0, dtype=float)
+        if x0.ndim != 1 or x0.size == 0:
+            raise ValueError(f"x0 must be a non-empty 1-D array, got shape {x0.shape}")
+        for label, fun in (("f", f), ("c", c)):
+            if not callable(fun):
+                raise TypeError(f"{label} must be callable, got {type(fun).__name__}")
+        d = make(f, c, x0.size, derivatives)
+        return cls(f=d["f"], grad=d["grad"], c=d["c"], jac=d["jac"], hess_lag=d["hess_lag"],
+                   x0=x0, lam0=lam0, f_star=f_star, x_star=x_star, name=name, source=source,
+                   meta={**(meta or {}), "derivatives": derivatives})
+
     def __repr__(self) -> str:
         return (f"EqualityConstrainedProblem({self.name or 'unnamed'}, n={self.n}, m={self.m}"
                 + (f", f*={self.f_star:.10g}" if self.f_star is not None else "") + ")")
