@@ -44,10 +44,10 @@ def lp_value(A: np.ndarray) -> float:
 def _games():
     z0 = np.zeros(10)
     z0[0] = z0[6] = 1.0  # pure strategies (rock, paper): the uniform start is the solution
-    pb = matrix_game(5, seed=1)  # policeman–burglar; its F uses Aᵀ, so the payoff is M's block
+    pb = matrix_game(10, seed=1)  # policeman–burglar; its F uses Aᵀ, so the payoff is M's block
     return [("rpsls", rpsls(), bilinear_game(rpsls(), z0=z0)),
             ("rand10x15-0", *_rand(0)), ("rand10x15-1", *_rand(1)),
-            ("policeman-burglar-5", pb.M[:5, 5:], pb)]
+            ("policeman-burglar-10", pb.M[:10, 10:], pb)]
 
 
 def _rand(seed):
@@ -86,3 +86,17 @@ def test_eg_at_its_default_step_makes_progress_on_rpsls():
     game = bilinear_game(rpsls(), z0=z0)
     r = us.solve(game, method="eg", rtol=0.0, maxiter=1000)  # at η = 1/L: gap 0.56 for ever
     assert gap(rpsls(), r.x) < 1e-6
+
+
+def test_line_search_keeps_khobotovs_test_and_beats_the_fixed_step_on_policeman_burglar():
+    game = matrix_game(10, seed=1)
+    A = game.M[:10, 10:]
+    fixed = us.solve(game, method="eg", rtol=0.0, max_epochs=4000)
+    adaptive = us.solve(game, method="eg", line_search=True, rtol=0.0, max_epochs=4000)
+    assert gap(A, adaptive.x) < 1e-5 < 1e-4 < gap(A, fixed.x)  # fixed 0.9/L: 1e-3 at 20k
+    assert adaptive.info["step"] > 1.0 / game.lipschitz  # steps beyond 1/L, by the test
+    assert adaptive.info["trials"] >= adaptive.iterations
+    assert adaptive.info["oracle_calls"] == game.n * (1 + adaptive.iterations
+                                                      + adaptive.info["trials"])
+    with pytest.raises(TypeError, match="line_search"):
+        us.solve(game, method="eg", line_search="yes")
