@@ -24,6 +24,13 @@ Monotone Inclusions" (ICLR 2024), for 0 ∈ F(z) + N_C(z) with F = (1/n) Σᵢ F
   z̄ = αz + (1 − α)w, z_h = Π(z̄ − γF(w)), z ← Π(z̄ − γ[F(w) + Fᵢ(z_h) − Fᵢ(w)]),
   w ← z w.p. p, α = 1 − p, p = 1/n.
 
+Which method needs what. ``halpern`` through the resolvent: F monotone (J_{η(F+N_C)} is
+firmly nonexpansive for every η > 0). ``eg``, ``eag``, ``vr-eg`` and ``vr-halpern``
+``variant=2``: F monotone and L-Lipschitz. ``vr-halpern`` ``variant=1``: F cocoercive,
+⟨F(u) − F(v), u − v⟩ ≥ (1/L)‖F(u) − F(v)‖², which a matrix game's skew F is not.
+``solve(problem)`` without ``method`` takes ``eg`` with its adaptive step
+(``line_search=True``; :func:`choose_monotone` says why, in ``info["chosen_because"]``).
+
 Cost and measure. ``info["oracle_calls"]`` counts component evaluations Fᵢ: a full F
 is n, a difference Fᵢ(u) − Fᵢ(v) is 2. ``Result.residuals`` is the operator residual
 ‖z − Π(z − F(z))‖ of the iterate (the last iterate, never an average); it is measured
