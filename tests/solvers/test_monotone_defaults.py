@@ -100,3 +100,16 @@ def test_line_search_keeps_khobotovs_test_and_beats_the_fixed_step_on_policeman_
                                                       + adaptive.info["trials"])
     with pytest.raises(TypeError, match="line_search"):
         us.solve(game, method="eg", line_search="yes")
+
+
+def test_restarted_eag_with_line_search_solves_the_game_the_default_does_not():
+    A = np.random.default_rng(1).standard_normal((50, 80))
+    game = bilinear_game(A)
+    r = us.solve(game, method="eag", line_search=True, restart=0.2, rtol=0.0,
+                 max_epochs=20_000, callback=lambda s: _stop_at(A, s.x))
+    assert gap(A, r.x) <= 1e-6 and r.info["epochs"][-1] <= 20_000  # the default: 2.8e-5
+    assert r.info["restarts"] >= 5
+    assert float(r.x[:50] @ A @ r.x[50:]) == pytest.approx(lp_value(A), abs=1e-6)
+    for bad in (0.0, 1.0, True, "0.2"):
+        with pytest.raises(ValueError, match="restart"):
+            us.solve(game, method="eag", restart=bad)
