@@ -251,3 +251,12 @@ def test_hardening_benchmark_quick(capsys):
     assert "### (a) the safe norm" in out and "False CONVERGED claims: 0" in out
     assert out.count("CONVERGED") >= 6 * 5
 
+
+
+def test_lasso_benchmark_quick(capsys):
+    """Issue 27's LASSO benchmark at smoke size: every greedy rule reaches the best objective
+    to 1e-8 (main() returns 1 otherwise) beside scikit-learn's Lasso."""
+    bench = _load("lasso")
+    assert bench.main(["--quick", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| bcd gs-") >= 3 and "sklearn Lasso tol=1e-12" in out
