@@ -717,6 +717,8 @@ def choose_monotone(problem: FiniteSumProblem) -> tuple[str, dict, str]:
     reaches it on the first three only and Algorithm 1 on none; on rock–paper–scissors–
     lizard–Spock the fixed step is faster (1,087 epochs against 1,420); on a second
     Gaussian 50 × 80 game (seed 1) none of them reaches 1e-6 (2.8e-5 with the default).
+    On the paper's game (n = 500, seed 1) it reaches 1e-6 in 212 epochs, where
+    Algorithm 1, VR-EG and EG at 0.9/L stay above 3e-3 after 5,000.
 
     Examples
     --------
