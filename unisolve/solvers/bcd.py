@@ -194,6 +194,8 @@ class _State:
         """(AᵀA)[:, block] for least squares, columns cached while they fit in _GRAM_BYTES:
         after x_b += d the gradient Aᵀ(Ax − b) changes by (AᵀA)[:, b] d."""
         A, cap = self.p.A, int(_GRAM_BYTES // (8 * self.p.n))
+        if block.size == 1 and int(block[0]) in self.gram:
+            return self.gram[int(block[0])][:, None]
         cols = []
         for j in block.tolist():
             c = self.gram.get(j)
@@ -422,8 +424,18 @@ def bcd(
     state = _State(problem, x)
     g = state.grad()
     f_hist = [state.value()]
-    measure0 = _measure(problem, x, g, L)
     prox_kind = _PROX_SCORE.get(rule, kernels.GS_R)
+    # variable blocks by a prox rule: the scores and the measure share one pass over x
+    shared = update == "prox" and partition == "variable" and rule in _PROX_SCORE
+    invL = 1.0 / L
+
+    def measure_at(g: np.ndarray) -> tuple[float, np.ndarray | None]:
+        if not shared:
+            return _measure(problem, x, g, L), None
+        score, d_all = _prox_scores(problem, x, g, invL, prox_kind)
+        return float(np.linalg.norm(L * d_all)), score
+
+    measure0, score = measure_at(g)
     incremental = update == "prox" and problem.loss == "least_squares"
     if update == "prox" and nb:  # each coordinate's step in a fixed block: 1/L_b
         block_step = np.empty(n)
@@ -442,11 +454,13 @@ def bcd(
             gsel = np.where((x <= 0) & (gsel > 0), 0.0, gsel)
         if update == "prox" and rule in _PROX_SCORE:
             if partition == "variable":
-                score, _ = _prox_scores(problem, x, g, 1.0 / L, prox_kind)
                 block = (np.array([int(np.argmax(score))]) if block_size == 1 else
                          np.sort(np.argpartition(-score, block_size - 1)[:block_size]))
-                M = problem.block_bound(block)
-                Lblk = float(np.linalg.eigvalsh(M)[-1])
+                if block_size == 1 and problem.loss != "softmax":  # M_b = Lⱼ for one coordinate
+                    M, Lblk = None, float(L[block[0]])
+                else:
+                    M = problem.block_bound(block)
+                    Lblk = float(np.linalg.eigvalsh(M)[-1])
             else:
                 score, _ = _prox_scores(problem, x, g, block_step, prox_kind)
                 j = int(np.argmax(np.add.reduceat(score[flat], offsets[:-1])))
@@ -496,13 +510,13 @@ def bcd(
             state.move(block, d)
         if incremental:  # ∇f += (AᵀA)[:, b] d; exact recomputation before stopping
             g = g + state.gram_columns(block) @ d
-            measure = _measure(problem, x, g, L)
+            measure, score = measure_at(g)
             if measure <= monitor.threshold or k % 1000 == 999:
                 g = state.grad()
-                measure = _measure(problem, x, g, L)
+                measure, score = measure_at(g)
         else:
             g = state.grad()
-            measure = _measure(problem, x, g, L)
+            measure, score = measure_at(g)
         f_hist.append(state.value())
         k += 1
         status = monitor.step(x, measure)
