@@ -135,8 +135,8 @@ def test_singular_jacobian_is_a_breakdown():
         c=lambda x: np.array([x.sum() - 1, 2 * x.sum() - 2]),
         jac=lambda x: np.array([[1.0, 1.0], [2.0, 2.0]]),
         hess_lag=lambda x, lam: 2 * np.eye(2), x0=np.zeros(2))
-    for name, opts in METHODS:
-        r = us.solve(p, method=name, **opts)
+    for name, opts in METHODS:  # regularize=False: no regularised steps (issue 27)
+        r = us.solve(p, method=name, regularize=False, **opts)
         assert r.status is Status.BREAKDOWN and "singular Jacobian" in r.info["reason"]
 
 
@@ -217,7 +217,8 @@ def test_maxiter_and_the_default_method():
 ALL_METHODS = ["BT2", "BT3", "BT4", "BT5", "BT6", "BT9", "BT10", "BT11", "BT12", "HS6", "HS7",
                "HS27", "HS28", "GENHS28", "HS39", "HS40", "HS42", "HS48", "HS50", "HS51", "HS52",
                "HS56", "HS77", "HS78", "HS79", "HIMMELBA", "HIMMELBC", "BOOTH", "CUBENE",
-               "RSNBRNE", "HELIXNE", "DENSCHNFNE", "GOTTFR", "ZANGWIL3"]
+               "RSNBRNE", "HELIXNE", "DENSCHNFNE", "GOTTFR", "ZANGWIL3",
+               "HS8", "HS9", "HS60", "HS63", "HS80", "HS100LNP", "MARATOS"]
 #: newton-kkt reaches f* on these too; the sketches need more than 500 outer iterations at
 #: KKT 1e-8 (BT1, BT7, HS26, HS46, HS47, HS49) or minutes (ORTHREGB with Gaussian sketches):
 #: benchmarks/constrained.py reports them at the benchmark tolerance 1e-4
@@ -225,6 +226,11 @@ NEWTON_ONLY = ["BT1", "BT7", "HS26", "HS46", "HS47", "HS49", "ORTHREGB"]
 #: f − f* vanishes to 4th order or more at x* (terms like (x₁ − x₂)⁴, (x₃ − 1)⁶): a KKT
 #: residual of 1e-8 pins x only to ~1e-3
 DEGENERATE = {"HS26", "HS46", "HS47", "HS49"}
+#: both sketches reach f* at KKT 1e-8; newton-kkt's full steps run to x₄ = x₅ ≈ 0, where
+#: e^{x₁⋯x₅} − ½(x₁³ + x₂³ + 1)² leaves no decrease of L_η (line search failed, f = 0.73)
+SKETCHES_ONLY = ["HS81"]
+#: HS61 (singular Jacobian at x0) and HS111LNP: tests/solvers/test_robust_start.py
+ROBUST_START = {"HS61", "HS111LNP"}
 
 
 def _reaches_f_star(p, r):
@@ -236,7 +242,8 @@ def _reaches_f_star(p, r):
 
 
 def test_the_named_lists_cover_the_set():
-    named = set(ALL_METHODS) | set(NEWTON_ONLY) | {"BT8", "PRICE4NE", "MWRIGHT"}
+    named = (set(ALL_METHODS) | set(NEWTON_ONLY) | set(SKETCHES_ONLY)
+             | {"BT8", "PRICE4NE", "MWRIGHT"} | ROBUST_START)
     assert named == set(test_set()) and len(ALL_METHODS) >= 10
 
 
@@ -248,6 +255,15 @@ def test_test_set_problems_reach_their_published_optimum(name, method, opts):
     _reaches_f_star(p, us.solve(p, method=method, atol=1e-8, seed=0, **opts))
 
 
+@pytest.mark.parametrize("name", SKETCHES_ONLY)
+@pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
+def test_the_sketches_reach_the_published_optimum_where_newton_kkt_fails(name, sketch):
+    p = test_set([name])[name]
+    _reaches_f_star(p, us.solve(p, method="sketch-newton", sketch=sketch, atol=1e-8, seed=0))
+    r = us.solve(p, method="newton-kkt", atol=1e-8)
+    assert r.status is Status.BREAKDOWN and "line search failed" in r.info["reason"]
+
+
 @pytest.mark.parametrize("name", NEWTON_ONLY)
 def test_newton_kkt_reaches_the_published_optimum_on_the_harder_problems(name):
     p = test_set([name])[name]
@@ -255,11 +271,15 @@ def test_newton_kkt_reaches_the_published_optimum_on_the_harder_problems(name):
 
 
 def test_singular_at_the_solution_is_a_breakdown_near_f_star():
-    """BT8 (LICQ fails at x*) and PRICE4NE (G(x*) = 0): BREAKDOWN, reported, close to f*.
+    """BT8 (LICQ fails at x*) and PRICE4NE (G(x*) = 0): BREAKDOWN, reported, close to f*,
+    with the regularised steps of regularize=True (regularize=False: the immediate stop).
 
-    (newton-kkt's full steps reach BT8's singular set early, at f = 1.16: also a BREAKDOWN.)"""
-    for name, method, opts in (("BT8", "sketch-newton", {"sketch": "kaczmarz"}),
-                               ("PRICE4NE", "newton-kkt", {})):
+    (newton-kkt's full steps reach BT8's singular set early, at f = 1.16: also a BREAKDOWN.
+    On PRICE4NE its regularised steps reach KKT 1e-8: it converges since issue 27.)"""
+    for name, method, opts in (("BT8", "sketch-newton", {"sketch": "kaczmarz",
+                                                         "regularize": False}),
+                               ("PRICE4NE", "newton-kkt", {"regularize": False}),
+                               ("PRICE4NE", "sketch-newton", {"sketch": "kaczmarz"})):
         p = test_set([name])[name]
         r = us.solve(p, method=method, atol=1e-8, seed=0, **opts)
         assert r.status is Status.BREAKDOWN and "singular Jacobian" in r.info["reason"]
@@ -286,7 +306,7 @@ def test_singular_tol_is_relative_and_tunable():
     not, and a floor of 1e-4 ‖G‖²_F stops it at that iterate."""
     p = test_set(["GOTTFR"])["GOTTFR"]
     assert us.solve(p, method="newton-kkt", atol=1e-8).converged
-    r = us.solve(p, method="newton-kkt", atol=1e-8, singular_tol=1e-4)
+    r = us.solve(p, method="newton-kkt", atol=1e-8, singular_tol=1e-4, regularize=False)
     assert r.status is Status.BREAKDOWN and "λ_min(G Gᵀ)" in r.info["reason"]
     assert r.iterations == 1
     with pytest.raises(ValueError, match="singular_tol"):
@@ -294,12 +314,14 @@ def test_singular_tol_is_relative_and_tunable():
 
 
 @pytest.mark.parametrize("name", [n for n, p in test_set().items()
-                                  if p.f_star is not None and n not in ("BT1", "BT7")])
+                                  if p.f_star is not None
+                                  and n not in ("BT1", "BT7", "HS61")])
 def test_scipy_slsqp_agrees_with_the_published_optimum(name):
     """The hand-coded formulas, checked by an independent solver from the same start.
 
     (SLSQP leaves BT1 at f = −1.00002 with ‖c‖ > 1e-8 and takes BT7 to another local
-    point, f = 360.38; newton-kkt reaches both f*.)"""
+    point, f = 360.38; newton-kkt reaches both f*. SLSQP stops at HS61's x0, where the
+    Jacobian has rank 1: test_robust_start.py checks HS61 against trust-constr.)"""
     import scipy.optimize as so
 
     p = test_set([name])[name]

@@ -204,3 +204,18 @@ def orthregb() -> EqualityConstrainedProblem:
     x0 = np.concatenate([[1, 0, 0, 1, 0, 1, 0, 0, 0], d.ravel()])
     return build("ORTHREGB", SIF.format("ORTHREGB", "M. Gulliksson (1990)"), n, obj, cons,
                  x0=x0, f_star=0.0)
+
+
+@register("MARATOS")
+def maratos() -> EqualityConstrainedProblem:
+    """min −x₁ + τ(x₁² + x₂² − 1), τ = 1e-6  s.t.  x₁² + x₂² − 1 = 0;  x0 = (1.1, 0.1),
+    f* = −1 at (1, 0): the Maratos-effect example (a full Newton step raises a merit
+    function near x*)."""
+    tau = 1e-6
+    return EqualityConstrainedProblem(
+        f=lambda x: -x[0] + tau * (x @ x - 1), grad=lambda x: np.array([-1.0, 0.0]) + 2 * tau * x,
+        c=lambda x: np.array([x @ x - 1]), jac=lambda x: 2 * x.reshape(1, 2),
+        hess_lag=lambda x, lam: 2 * (tau + lam[0]) * np.eye(2), x0=np.array([1.1, 0.1]),
+        f_star=-1.0, x_star=np.array([1.0, 0.0]), name="MARATOS",
+        source=SIF.format("MARATOS", "N. Maratos, PhD thesis (1978)"),
+    )
