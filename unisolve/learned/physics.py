@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..problems.pde import PDEProblem
+from ..problems.pde import PDEProblem, check_equation
 from ..result import IterationState, Result, Status
 from .training import TrainingLog, adam_then_lbfgs, read_model_file, torch_device
 
@@ -167,7 +167,9 @@ def check_problem(problem: Any, method: str) -> PDEProblem:
     """The problem as a :class:`PDEProblem`, or a ``TypeError`` naming the constructors."""
     if not isinstance(problem, PDEProblem):
         raise TypeError(f"{method} solves a unisolve.problems.pde.PDEProblem (pde.convection, "
-                        f"pde.burgers, pde.convection_diffusion), got {type(problem).__name__}")
+                        f"pde.burgers, pde.convection_diffusion, pde.custom), got "
+                        f"{type(problem).__name__}")
+    check_equation(problem.equation)  # again: the field may have been reassigned
     return problem
 
 

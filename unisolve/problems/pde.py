@@ -28,6 +28,7 @@ normalises by ‖u_ref − C‖ for the same reason).
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,10 +36,63 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PDEProblem", "burgers", "burgers_cole_hopf", "burgers_spectral", "convection",
-           "convection_diffusion"]
+__all__ = ["EQUATIONS", "PDEProblem", "burgers", "burgers_cole_hopf", "burgers_spectral",
+           "check_equation", "convection", "convection_diffusion", "custom"]
 
 TWO_PI = 2.0 * math.pi
+
+# the forms of u_t + a(u) u_x = ν u_xx that PDEProblem.speed and the learned solvers know
+EQUATIONS = {
+    "convection": "a(u) = c, nu = 0",
+    "convection-diffusion": "a(u) = c, nu >= 0",
+    "burgers": "a(u) = u, nu > 0",
+    "custom": "a(u) = your callable a, nu >= 0",
+}
+
+
+def check_equation(equation: Any) -> str:
+    """``equation`` if it names a supported form, else a ``ValueError`` listing them.
+
+    Parameters
+    ----------
+    equation : str
+        One of :data:`EQUATIONS`: ``"convection"``, ``"convection-diffusion"``, ``"burgers"``,
+        ``"custom"`` (with the problem's callable ``a``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError
+        ``equation`` is not a string.
+    ValueError
+        An unknown name; the message lists the forms and the closest one.
+
+    Examples
+    --------
+    >>> from unisolve.problems.pde import check_equation
+    >>> check_equation("burgers")
+    'burgers'
+    >>> check_equation("convection-difusion")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown equation 'convection-difusion' (did you mean 'convection-diffusion'?); \
+the supported forms of u_t + a(u) u_x = nu u_xx are 'convection' (a(u) = c, nu = 0), \
+'convection-diffusion' (a(u) = c, nu >= 0), 'burgers' (a(u) = u, nu > 0), \
+'custom' (a(u) = your callable a, nu >= 0)
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"equation must be a string, one of {list(EQUATIONS)}, got "
+                        f"{type(equation).__name__}")
+    if equation not in EQUATIONS:
+        close = difflib.get_close_matches(equation, list(EQUATIONS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        forms = ", ".join(f"{k!r} ({v})" for k, v in EQUATIONS.items())
+        raise ValueError(f"unknown equation {equation!r}{hint}; the supported forms of "
+                         f"u_t + a(u) u_x = nu u_xx are {forms}")
+    return equation
 
 
 @dataclass(eq=False)
@@ -65,6 +119,30 @@ class PDEProblem:
     meta : dict
         Extra facts (the reference solver's resolution and time step).
 
+    Raises
+    ------
+    ValueError
+        ``equation`` is not one of :data:`EQUATIONS` (see :func:`check_equation`).
+
+    Notes
+    -----
+    **Your own PDE.** u_t + a(u) u_x = ν u_xx on [0, 2π) periodic is posed by choosing
+    the form of a(u), then ν, the initial condition and the time span:
+
+    * a(u) = c (any real c) and ν ≥ 0: ``convection_diffusion(c, nu, u0=..., t_final=...)``
+      (``equation`` becomes ``"convection"`` when ν = 0); reference exact by Fourier modes.
+    * a(u) = u (Burgers) and ν > 0: ``burgers(C, nu=..., u0=...)`` with u₀ + C as the
+      initial condition (a(u) = u with a mean flow C); pseudo-spectral reference.
+    * Any other a(u): ``custom(a, nu, u0=...)`` with ``a`` a callable written with
+      operations that work on numpy arrays and torch tensors (``lambda u: 1 + u ** 2``);
+      reference by the method of lines (valid while u stays smooth).
+    * With a reference of your own on the grid (from your solver or data), build the
+      problem directly: ``PDEProblem(equation, c, nu, u0, x, t, u_ref, reference=...)``
+      (``a=`` as well for ``equation="custom"``).
+
+    ``u0`` is a 2π-periodic callable on numpy arrays. ``equation`` must name one of
+    :data:`EQUATIONS`: a misspelt name is an error, not a silent fall-back to a(u) = c.
+
     Examples
     --------
     >>> import numpy as np
@@ -74,6 +152,13 @@ class PDEProblem:
     ('pde', (11, 64), 30.0)
     >>> p.rel_l2(p.u_ref), round(p.rel_l2(np.zeros(p.grid_shape)), 12)
     (0.0, 1.0)
+
+    Your own: u_t + 2 u_x = 0.05 u_xx with u₀ = exp(cos x) up to T = 0.5:
+
+    >>> mine = pde.convection_diffusion(2.0, 0.05, u0=lambda x: np.exp(np.cos(x)),
+    ...                                 nx=64, nt=11, t_final=0.5)
+    >>> mine.equation, mine.speed(1.0), mine.nu, mine.t_final
+    ('convection-diffusion', 2.0, 0.05, 0.5)
     """
 
     equation: str
@@ -86,9 +171,18 @@ class PDEProblem:
     reference: str
     name: str = ""
     meta: dict = field(default_factory=dict)
+    a: Callable[[Any], Any] | None = None
     kind: str = field(default="pde", init=False)
 
     length: float = field(default=TWO_PI, init=False)
+
+    def __post_init__(self) -> None:
+        check_equation(self.equation)  # a misspelt name must not fall back to a(u) = c
+        if (self.equation == "custom") != (self.a is not None) or (
+                self.a is not None and not callable(self.a)):
+            raise ValueError("equation='custom' goes with a callable a(u) (numpy and torch "
+                             "arrays), and a is only for equation='custom'; got "
+                             f"equation={self.equation!r}, a={self.a!r}")
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -105,7 +199,10 @@ class PDEProblem:
         return float(np.mean(self.u_ref[0]))
 
     def speed(self, u: Any) -> Any:
-        """Characteristic speed a(u): ``c`` for (convection-)diffusion, ``u`` for Burgers."""
+        """Characteristic speed a(u): ``c`` for (convection-)diffusion, ``u`` for Burgers,
+        the callable ``a`` for ``"custom"``."""
+        if self.a is not None:
+            return self.a(u)
         return u if self.equation == "burgers" else self.c
 
     def residual(self, u: Any, u_t: Any, u_x: Any, u_xx: Any) -> Any:
@@ -213,6 +310,92 @@ backward diffusion), got -0.1
     eq = "convection-diffusion" if nu > 0 else "convection"
     return PDEProblem(eq, c, nu, f, x, t, u, reference="fourier",
                       name=f"convection-diffusion c={c:g} nu={nu:g}")
+
+
+def custom(a: Callable[[Any], Any], nu: float, *, u0: Callable | None = None, nx: int = 256,
+           nt: int = 100, t_final: float = 1.0, resolution: int = 512,
+           rtol: float = 1e-9) -> PDEProblem:
+    """u_t + a(u) u_x = ν u_xx with your own speed a(u), periodic; reference by the method
+    of lines.
+
+    The reference integrates u_t = −a(u) u_x + ν u_xx on ``resolution`` Fourier points,
+    u_x and u_xx spectrally (û_x = ik û, û_xx = −k² û), in time by SciPy's adaptive
+    RK45 (``rtol``, ``atol = rtol``); the grid is a subset of the solver's. It is
+    accurate while u stays smooth: ν must be large enough that no shock forms before
+    ``t_final`` on that resolution (compare two resolutions to be sure).
+
+    Parameters
+    ----------
+    a : callable
+        a(u) on numpy arrays and (for PINN/LPINN training) torch tensors, e.g.
+        ``lambda u: 1 + u ** 2``.
+    nu : float
+        Viscosity ν ≥ 0.
+    u0 : callable, optional
+        2π-periodic initial condition; default ``np.sin``.
+    nx, nt, t_final
+        As in :func:`convection_diffusion`.
+    resolution : int
+        Fourier points of the reference solver (a multiple of ``nx``).
+    rtol : float
+        Relative and absolute tolerance of the time integration.
+
+    Returns
+    -------
+    PDEProblem
+        ``equation == "custom"``, ``speed(u) == a(u)``, ``c`` = max |a(u₀)| (the largest
+        initial speed; LPINN scales its displacement by it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unisolve.problems import pde
+    >>> p = pde.custom(lambda u: 2.0 + 0 * u, 0.1, nx=32, nt=5, resolution=64)
+    >>> T, X = np.meshgrid(p.t, p.x, indexing="ij")      # a = 2: e^{−νt} sin(x − 2t)
+    >>> bool(np.abs(p.u_ref - np.exp(-0.1 * T) * np.sin(X - 2 * T)).max() < 1e-7)
+    True
+    >>> p.equation, float(p.speed(np.array(3.0)))
+    ('custom', 2.0)
+    """
+    from scipy.integrate import solve_ivp
+
+    if not callable(a):
+        raise TypeError(f"a must be a callable a(u), got {type(a).__name__}")
+    nu = _check_number("nu", nu, nonnegative=True)
+    _check_grid(nx, nt, t_final)
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or (
+            resolution < nx or resolution % nx):
+        raise ValueError(f"resolution must be a multiple of nx={nx}, got {resolution!r}")
+    x, t = _grid(nx, nt, t_final)
+    f, v0 = _initial(u0, x)
+    xf = np.arange(resolution) * (TWO_PI / resolution)
+    uf0 = np.asarray(f(xf), dtype=np.float64)
+    k = np.fft.rfftfreq(resolution, d=1.0 / resolution)
+    if resolution % 2 == 0:
+        k_odd = k.copy()
+        k_odd[-1] = 0.0  # the Nyquist mode has no real first derivative
+    else:
+        k_odd = k
+
+    def rhs(_t: float, u: np.ndarray) -> np.ndarray:
+        uh = np.fft.rfft(u)
+        u_x = np.fft.irfft(1j * k_odd * uh, n=resolution)
+        u_xx = np.fft.irfft(-(k ** 2) * uh, n=resolution)
+        return -np.asarray(a(u), dtype=np.float64) * u_x + nu * u_xx  # u_t = −a(u)u_x + νu_xx
+
+    sol = solve_ivp(rhs, (0.0, float(t_final)), uf0, method="RK45", t_eval=t, rtol=rtol,
+                    atol=rtol)
+    if not sol.success or sol.y.shape[1] != nt or not np.all(np.isfinite(sol.y)):
+        raise ValueError(f"the reference integration failed ({sol.message}): raise nu or "
+                         "resolution, or shorten t_final")
+    u = sol.y.T[:, :: resolution // nx]
+    speed0 = float(np.max(np.abs(np.asarray(a(v0), dtype=np.float64))))
+    return PDEProblem("custom", speed0, nu, f, x, t, u,
+                      reference=f"method of lines, Fourier {resolution} points, RK45 "
+                                f"rtol={rtol:g}",
+                      name=f"custom a(u) nu={nu:g}", meta={"resolution": resolution,
+                                                           "rhs_evaluations": int(sol.nfev)},
+                      a=a)
 
 
 def convection(c: float, *, nx: int = 256, nt: int = 100, t_final: float = 1.0,
