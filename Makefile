@@ -62,6 +62,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/threads.py --write
 	$(PY) benchmarks/nonsymmetric.py --write
 	$(PY) benchmarks/hardening.py --write
+	$(PY) benchmarks/lasso.py --write
+	$(PY) benchmarks/games.py --write
+	$(PY) benchmarks/robust_start.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

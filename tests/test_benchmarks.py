@@ -260,3 +260,16 @@ def test_lasso_benchmark_quick(capsys):
     assert bench.main(["--quick", "--no-write"]) == 0
     out = capsys.readouterr().out
     assert out.count("| bcd gs-") >= 3 and "sklearn Lasso tol=1e-12" in out
+
+
+def test_games_benchmark_quick(capsys):
+    """Issue 27's game benchmark at smoke size: the default (no method) reaches duality gap
+    1e-6 on every small game, where the old default (vr-halpern Algorithm 1) does not."""
+    bench = _load("games")
+    assert bench.main(["--quick", "--no-write"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| ") and "epochs to" not in line and "---" not in line]
+    assert len(rows) >= 4
+    for row in rows:
+        assert row[1] == "eg + line search" and row[2] != "—", row  # default: reached
+        assert row[4] == "—", row  # the old default: not reached within 20k epochs
