@@ -254,6 +254,20 @@ def _initial(u0: Callable | None, x: np.ndarray) -> tuple[Callable, np.ndarray]:
     return f, v
 
 
+def _fine_start(u0: Callable | None, nx: int, nt: int, t_final: float, resolution: Any
+                ) -> tuple[np.ndarray, np.ndarray, Callable, np.ndarray, np.ndarray]:
+    """Checked grid (x, t), u₀ (the callable, its values on x and on the reference's fine
+    grid of ``resolution`` points)."""
+    _check_grid(nx, nt, t_final)
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or (
+            resolution < nx or resolution % nx):
+        raise ValueError(f"resolution must be a multiple of nx={nx}, got {resolution!r}")
+    x, t = _grid(nx, nt, t_final)
+    f, v0 = _initial(u0, x)
+    xf = np.arange(resolution) * (TWO_PI / resolution)
+    return x, t, f, v0, np.asarray(f(xf), dtype=np.float64)
+
+
 # ----------------------------------------------------------------------------- problems
 def convection_diffusion(c: float, nu: float, *, nx: int = 256, nt: int = 100,
                          t_final: float = 1.0, u0: Callable | None = None) -> PDEProblem:
@@ -362,14 +376,7 @@ def custom(a: Callable[[Any], Any], nu: float, *, u0: Callable | None = None, nx
     if not callable(a):
         raise TypeError(f"a must be a callable a(u), got {type(a).__name__}")
     nu = _check_number("nu", nu, nonnegative=True)
-    _check_grid(nx, nt, t_final)
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or (
-            resolution < nx or resolution % nx):
-        raise ValueError(f"resolution must be a multiple of nx={nx}, got {resolution!r}")
-    x, t = _grid(nx, nt, t_final)
-    f, v0 = _initial(u0, x)
-    xf = np.arange(resolution) * (TWO_PI / resolution)
-    uf0 = np.asarray(f(xf), dtype=np.float64)
+    x, t, f, v0, uf0 = _fine_start(u0, nx, nt, t_final, resolution)
     k = np.fft.rfftfreq(resolution, d=1.0 / resolution)
     if resolution % 2 == 0:
         k_odd = k.copy()
@@ -481,14 +488,8 @@ def burgers(C: float = 0.0, *, nu: float = 0.01, nx: int = 256, nt: int = 100,
     if nu == 0:
         raise ValueError("Burgers needs nu > 0: the inviscid equation forms a shock at t = 1 "
                          "that no smooth reference resolves")
-    _check_grid(nx, nt, t_final)
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or (
-            resolution < nx or resolution % nx):
-        raise ValueError(f"resolution must be a multiple of nx={nx}, got {resolution!r}")
-    x, t = _grid(nx, nt, t_final)
-    f, _ = _initial(u0, x)
-    xf = np.arange(resolution) * (TWO_PI / resolution)
-    v0 = np.asarray(f(xf), dtype=np.float64) + C
+    x, t, f, _, v0 = _fine_start(u0, nx, nt, t_final, resolution)
+    v0 = v0 + C
     fine, dt = burgers_spectral(v0, t, nu)
     u = fine[:, :: resolution // nx]
     return PDEProblem("burgers", C, nu, lambda z: np.asarray(f(z), dtype=np.float64) + C,
