@@ -103,7 +103,8 @@ def working_vectors(A: Any, b: Any, x: Any) -> tuple[Any, Any, bool]:
     """``(b, x, host)``: numpy b and x cast to the common dtype of A and b.
 
     ``host`` is True for float64 numpy vectors, the case the numba kernels
-    serve; other libraries' arrays come back unchanged with ``host=False``.
+    serve (b then comes back C-contiguous, as they need); other libraries'
+    arrays come back unchanged with ``host=False``.
 
     Examples
     --------
@@ -115,7 +116,8 @@ def working_vectors(A: Any, b: Any, x: Any) -> tuple[Any, Any, bool]:
     if library_of(b) != "numpy":
         return b, x, False
     dtype = np.result_type(b.dtype, getattr(A, "dtype", b.dtype))
-    return b.astype(dtype, copy=False), x.astype(dtype, copy=False), dtype == np.float64
+    b, x, host = b.astype(dtype, copy=False), x.astype(dtype, copy=False), dtype == np.float64
+    return (np.ascontiguousarray(b) if host else b), x, host
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -302,9 +302,8 @@ def _run(
     """Equations (1)-(8) of the module docstring with the true-residual stopping rule."""
     A, b = problem.A, problem.b
     x = problem.initial_guess(x0)
-    b, x, host = backend.working_vectors(A, b, x)
+    b, x, host = backend.working_vectors(A, b, x)  # b contiguous on the host
     if host:
-        b = np.ascontiguousarray(b)
         ops: Any = _HostOps(A, b, precond)
     else:
         ops = _ArrayOps(A, b, precond)

@@ -349,9 +349,8 @@ def _run(
     """The restart loop of the module docstring around one of the two engines."""
     A, b = problem.A, problem.b
     x = problem.initial_guess(x0)
-    b, x, host = backend.working_vectors(A, b, x)
+    b, x, host = backend.working_vectors(A, b, x)  # b contiguous on the host
     if host:
-        b = np.ascontiguousarray(b)
         engine: Any = _HostArnoldi(A, b, m, precond, orth, reorth)
         bnorm = safe_norm(b)
     else:

@@ -278,9 +278,8 @@ def _run(
     """Equations (0)-(11) of the module docstring with the true-residual stopping rule."""
     A, b = problem.A, problem.b
     x = problem.initial_guess(x0)
-    b, x, host = backend.working_vectors(A, b, x)
+    b, x, host = backend.working_vectors(A, b, x)  # b contiguous on the host
     if host:
-        b = np.ascontiguousarray(b)
         ops: Any = _HostOps(A, b, precond)
         eps = float(np.finfo(np.float64).eps)
     else:
