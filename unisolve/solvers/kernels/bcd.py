@@ -26,6 +26,11 @@
             sign(gᵢ) max(|gᵢ| − λ, 0) (xᵢ = 0),
       GS-r  dᵢ²,
       GS-q  −[gᵢdᵢ + dᵢ²/(2tᵢ) + rᵢ(xᵢ + dᵢ) − rᵢ(xᵢ)]  (decrease of the quadratic bound + r).
+* :func:`greedy_prox_ls` — the whole loop of one-coordinate greedy prox steps on
+  ½‖Ax − b‖² + r, r the elastic net: per update one fused pass over n
+  (:func:`greedy_prox_step`: ∇f += (AᵀA)[:, j] d, every prox step, the score, its argmax
+  and the measure), x_j += d_j, and F updated in O(1); it returns to the caller for a
+  missing Gram column or an exact recomputation of ∇f and F.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ import numpy as np
 
 __all__ = ["GS", "GSD", "GSL", "GSQ", "GS_Q", "GS_R", "GS_S", "block_scores",
            "block_scores_reference", "csc_axpy", "elastic_net_scores",
-           "elastic_net_scores_reference", "tree_solve", "tree_solve_reference"]
+           "elastic_net_scores_reference", "greedy_prox_ls", "greedy_prox_step",
+           "greedy_prox_step_reference", "tree_solve", "tree_solve_reference"]
 
 GS, GSL, GSD, GSQ = 0, 1, 2, 3
 GS_S, GS_R, GS_Q = 0, 1, 2
@@ -201,3 +207,149 @@ def elastic_net_scores_reference(x, g, step, l1, l2, kind, d) -> np.ndarray:
         return d * d
     return -(g * d + 0.5 * d * d / step + l1 * (np.abs(u) - np.abs(x))
              + 0.5 * l2 * (u * u - x * x))
+
+
+# -- the whole greedy loop for the LASSO / elastic net (one coordinate, least squares) ----
+# Return codes of :func:`greedy_prox_ls`; the first four end the solve.
+CONVERGED, MAX_ITER, DIVERGED, NONFINITE, NEED_EXACT, MISS, GROW = range(7)
+
+
+@numba.njit(cache=True, nogil=True)
+def greedy_prox_ls(x, g, L, invL, l1, l2, kind, gram, slot_of, ctl, fl, f_hist, m_hist,
+                   maxiter, threshold, divcap, refresh):  # pragma: no cover - numba
+    """Greedy one-coordinate prox steps on ½‖Ax − b‖² + λ‖x‖₁ + (μ/2)‖x‖², until a return code.
+
+    Each iteration, one pass over the n coordinates (:func:`greedy_prox_step`) applies the
+    pending gradient change gᵢ += (AᵀA)ᵢⱼ d, finds every prox step dᵢ (step 1/Lᵢ), the
+    greedy score and its argmax j, and the measure ‖L ⊙ d‖; then
+
+        x_j += d_j,   F += d_j g_j + ½ d_j² L_j + r_j(x_j + d_j) − r_j(x_j)     (O(1))
+
+    with L_j = ‖a_j‖² (the exact change of ½‖Ax − b‖²), and ∇f += (AᵀA)[:, j] d_j is left
+    pending for the next pass. (AᵀA)[:, j] is row ``slot_of[j]`` of ``gram``; when it is
+    not stored (−1) the kernel returns ``MISS`` (j in ``ctl[4]``) for the caller to fill
+    one. It returns ``NEED_EXACT`` when the measure reaches ``threshold`` or ``refresh``
+    updates have passed without an exact gradient (the caller recomputes g and F from x,
+    sets ``ctl[1] = 1``, ``ctl[2] = 0``, ``ctl[3] = −1``), ``GROW`` when the history
+    arrays are full, else the status: ``CONVERGED``, ``MAX_ITER``, ``DIVERGED``
+    (measure > ``divcap``), ``NONFINITE``.
+
+    ``ctl`` (int64): k (updates done), exact flag, updates since the exact gradient,
+    pending Gram slot (−1: none), j (out); ``fl`` (float): F, pending d.
+    ``f_hist[k]``, ``m_hist[k]``: F and the measure after k updates.
+    """
+    k, exact, since, pend = ctl[0], ctl[1], ctl[2], ctl[3]
+    f, dp = fl[0], fl[1]
+    last = f_hist.size - 1
+    while True:
+        meas, j, dj = greedy_prox_step(x, g, L, invL, l1, l2, kind, gram, pend, dp)
+        pend = -1
+        if exact == 0 and (meas <= threshold or since >= refresh):
+            code = NEED_EXACT
+            break
+        exact = 0
+        m_hist[k] = meas
+        f_hist[k] = f
+        if not np.isfinite(meas):
+            code = NONFINITE
+            break
+        if meas <= threshold:
+            code = CONVERGED
+            break
+        if k > 0 and meas > divcap:
+            code = DIVERGED
+            break
+        if k >= maxiter:
+            code = MAX_ITER
+            break
+        if k >= last:
+            code = GROW
+            break
+        s = slot_of[j]
+        if s < 0:
+            ctl[4] = j
+            code = MISS
+            break
+        xj = x[j]
+        u = xj + dj
+        # ΔF = d g_j + ½ d² ‖a_j‖² + λ(|x_j + d| − |x_j|) + ½μ((x_j + d)² − x_j²)
+        f += dj * g[j] + 0.5 * dj * dj * L[j] + l1 * (abs(u) - abs(xj)) \
+            + 0.5 * l2 * (u * u - xj * xj)
+        x[j] = u
+        pend, dp = s, dj
+        k += 1
+        since += 1
+    ctl[0], ctl[1], ctl[2], ctl[3] = k, exact, since, pend
+    fl[0], fl[1] = f, dp
+    return code
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def greedy_prox_step(x, g, L, invL, l1, l2, kind, gram, pend, dp):  # pragma: no cover - numba
+    """The pass of :func:`greedy_prox_ls`: gᵢ += gram[pend, i]·dp (when pend ≥ 0), then
+    for every i the prox step dᵢ = S_{λ/Lᵢ}(xᵢ − gᵢ/Lᵢ)/(1 + μ/Lᵢ) − xᵢ and the score of
+    :func:`elastic_net_scores` (tᵢ = 1/Lᵢ); returns (‖L ⊙ d‖, argmax score, d at it)."""
+    n = x.size
+    if pend >= 0:
+        for i in range(n):
+            g[i] += gram[pend, i] * dp
+    best = -np.inf
+    j = 0
+    dj = 0.0
+    m0 = 0.0
+    m1 = 0.0  # two partial sums: half the latency chain of ‖L ⊙ d‖²
+    for i in range(n):
+        gi = g[i]
+        t = invL[i]
+        xi = x[i]
+        v = xi - t * gi
+        a = abs(v) - t * l1
+        u = 0.0
+        if a > 0.0:
+            u = a if v > 0.0 else -a
+            if l2 != 0.0:
+                u /= 1.0 + t * l2  # S_{tλ}(v) / (1 + tμ)
+        di = u - xi
+        if kind == GS_R:
+            s = di * di
+        elif kind == GS_S:
+            if xi != 0.0:
+                s = gi + (l1 if xi > 0.0 else -l1) + l2 * xi
+            else:
+                s = max(abs(gi) - l1, 0.0)
+            s = s * s
+        else:  # GS-q: −[gᵢdᵢ + Lᵢdᵢ²/2 + rᵢ(xᵢ + dᵢ) − rᵢ(xᵢ)]
+            s = -(gi * di + 0.5 * di * di * L[i] + l1 * (abs(u) - abs(xi))
+                  + 0.5 * l2 * (u * u - xi * xi))
+        if s > best:  # the first maximum, as np.argmax
+            best, j, dj = s, i, di
+        w = L[i] * di
+        if i & 1:
+            m1 += w * w
+        else:
+            m0 += w * w
+    return np.sqrt(m0 + m1), j, dj
+
+
+def greedy_prox_step_reference(x, g, L, l1, l2, kind, col, dp):
+    """Plain-numpy twin of :func:`greedy_prox_step` followed by the update of x_j and F:
+    applies g += col·dp, then returns (measure, j, d_j, ΔF) and moves x_j (both in place).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros(2); g = np.array([-3.0, 1.0]); L = np.ones(2)
+    >>> meas, j, dj, df = greedy_prox_step_reference(x, g, L, 1.0, 0.0, GS_R, np.zeros(2), 0.0)
+    >>> j, dj, df, x.tolist()
+    (0, 2.0, -2.0, [2.0, 0.0])
+    """
+    g += col * dp
+    d = np.empty_like(x)
+    score = elastic_net_scores_reference(x, g, 1.0 / L, l1, l2, kind, d)
+    j = int(np.argmax(score))
+    dj = float(d[j])
+    u = x[j] + dj
+    df = dj * g[j] + 0.5 * dj * dj * L[j] + l1 * (abs(u) - abs(x[j])) \
+        + 0.5 * l2 * (u * u - x[j] ** 2)
+    x[j] = u
+    return float(np.linalg.norm(L * d)), j, dj, float(df)
