@@ -75,6 +75,10 @@ _PROX_SCORE = {"gs-s": kernels.GS_S, "gs-r": kernels.GS_R, "gs-q": kernels.GS_Q}
 _GRAM_BYTES = 2.5e8  # cache of AᵀA columns for the incremental gradient (prox, least squares)
 _GRAM_PREFETCH = 16  # Gram columns computed together on a miss of the numba loop
 _HISTORY_CHUNK = 100_000  # the numba loop's history arrays start this long and double
+_WS_MIN = 100  # a working set grows by at least this many coordinates (or doubles)
+_WS_NEAR = 1.0  # candidates: |∇ᵢf| ≥ _WS_NEAR·λ at xᵢ = 0 (1: the violators only)
+_WS_ROUND = 50  # at most this many updates per coordinate of W between exact gradients
+_WS_INNER = 0.1  # the loop on W runs until its measure is this fraction of the outer one
 _REFRESH_MIN, _REFRESH_PER_ROW = 10_000, 100  # exact ∇f every max(MIN, PER_ROW·m) updates
 
 
@@ -295,6 +299,7 @@ def bcd(
     x0: Any = None,
     callback: Callable[[IterationState], Any] | None = None,
     seed: int | None = 0,
+    working_set: bool = False,
 ) -> Result:
     """Block coordinate descent: greedy / random / cyclic blocks, gradient or Newton updates.
 
@@ -325,6 +330,17 @@ def bcd(
         Iteration cap (default 1000; ``MAX_ITER`` when reached).
     x0, callback, seed
         As for every method; ``seed`` drives the random rules.
+    working_set : bool
+        Only for the numba loop (one coordinate, gs-s / gs-r / gs-q, least squares with
+        the elastic net, no callback; else a ValueError): run the greedy rule on a working
+        set W — the nonzeros and the coordinates whose prox step is nonzero at an exact
+        gradient (W at most doubles per round) — with the Gram block (AᵀA)_WW, O(|W|) per
+        update instead of O(n), and recompute ∇f exactly (and grow W) whenever the
+        measure on W has dropped tenfold. The greedy choice is the full one as long as
+        no coordinate outside W becomes a violator between two exact gradients; the
+        stopping test is always on the exact measure over all coordinates.
+        ``info["full_gradients"]`` counts the exact gradients; ``residuals`` between two
+        of them hold the measure on W.
 
     Returns
     -------
@@ -458,8 +474,16 @@ def bcd(
     if not math.isfinite(measure0) or not math.isfinite(f_hist[0]):
         raise ValueError("the objective or its gradient is not finite at x0")
     monitor = IterationMonitor(measure0, rtol, atol, maxiter, callback)
-    if (shared and block_size == 1 and callback is None and problem.prox is None
-            and problem.loss == "least_squares"):  # the hot case: the whole loop in numba
+    hot = (shared and block_size == 1 and callback is None and problem.prox is None
+           and problem.loss == "least_squares")
+    if working_set and not hot:
+        raise ValueError("working_set=True is for the numba loop: partition='variable', "
+                         "block_size=1, rule gs-s/gs-r/gs-q, least squares with l1/l2 (no "
+                         "prox=), and no callback")
+    if hot:  # the whole loop in numba
+        if working_set:
+            return _greedy_prox_working_set(problem, state, g, L, invL, prox_kind, f_hist[0],
+                                            measure0, rtol, monitor, partition, rule, update)
         return _greedy_prox_kernel(problem, state, g, L, invL, prox_kind, f_hist[0], measure0,
                                    rtol, monitor, partition, rule, update)
     status = monitor.start(x, measure0)
@@ -614,6 +638,132 @@ def _greedy_prox_kernel(p: CompositeProblem, state: _State, g: np.ndarray, L: np
     return monitor.result(x, status, "bcd", f=float(f_hist[k]),
                           f_history=f_hist[:k + 1].tolist(), blocks=0, partition=partition,
                           rule=rule, update=update, stopping_test=test, kernel=True)
+
+
+def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
+                             L: np.ndarray, invL: np.ndarray, kind: int, f0: float,
+                             measure0: float, rtol: float, monitor: IterationMonitor,
+                             partition: str, rule: str, update: str) -> Result:
+    """:func:`_greedy_prox_kernel` on a growing working set W (``working_set=True``).
+
+    Outer step: ∇f and F exactly from x, every coordinate's prox step (one pass over n),
+    the exact measure; stop when it passes the test; else W ← W ∪ {xᵢ ≠ 0} ∪ {dᵢ ≠ 0}
+    (the violators of largest |∇ᵢf| first, at most max(_WS_MIN, |W|) of them; W only
+    grows, so (AᵀA)_WW grows by the new columns A_Wᵀ A_new). Inner: the numba loop on W
+    with (AᵀA)_WW as its Gram store (no misses), until the measure on W is _WS_INNER of
+    the outer one (or half the threshold). When (AᵀA)_WW would not fit in _GRAM_BYTES
+    the plain numba loop over all n takes over (with a RuntimeWarning)."""
+    n, x = p.n, state.x
+    l1, l2 = float(p.l1), float(p.l2)
+    in_w = np.zeros(n, dtype=bool)
+    W = np.zeros(0, dtype=np.int64)
+    G = np.zeros((0, 0))
+    size = min(monitor.maxiter, _HISTORY_CHUNK) + 1
+    f_hist, m_hist = np.empty(size), np.empty(size)
+    divcap = monitor.divtol * max(measure0, monitor.threshold)  # as IterationMonitor
+    g = np.ascontiguousarray(g, dtype=float)
+    f, k, outer = f0, 0, 0
+    d = np.empty(n)
+    max_w = int(math.sqrt(_GRAM_BYTES / 8))
+    while True:
+        # -- outer: the exact gradient, measure and W -----------------------------------
+        if outer:  # Ax − b from the nonzeros of x only
+            nz = np.flatnonzero(x)
+            state.aux = (p.A[:, nz] @ x[nz] if nz.size < n // 2 else p.A @ x) - p.b
+            g = np.ascontiguousarray(state.grad(), dtype=float)
+            f = state.value()
+        outer += 1
+        kernels.elastic_net_scores(x, g, invL, l1, l2, kind, d)
+        meas = float(np.linalg.norm(L * d))  # ‖L ⊙ (prox step)‖ over all n
+        f_hist[k], m_hist[k] = f, meas
+        if not math.isfinite(meas):
+            code = kernels.NONFINITE
+        elif meas <= monitor.threshold:
+            code = kernels.CONVERGED
+        elif k > 0 and meas > divcap:
+            code = kernels.DIVERGED
+        elif k >= monitor.maxiter:
+            code = kernels.MAX_ITER
+        else:
+            code = None
+        if code is not None:
+            break
+        # the nonzeros, then the violators (dᵢ ≠ 0; |∇ᵢf| ≥ _WS_NEAR·λ) of largest
+        # |∇ᵢf| — at most max(_WS_MIN, |W|) of those: W at most doubles per round
+        out = ~in_w
+        new = np.flatnonzero(out & (x != 0))
+        cand = np.flatnonzero(out & (x == 0) & ((d != 0) | (np.abs(g) >= _WS_NEAR * l1)))
+        room = max(_WS_MIN, W.size)
+        if cand.size > room:
+            cand = cand[np.argpartition(-np.abs(g[cand]), room - 1)[:room]]
+        new = np.concatenate([new, cand])
+        if W.size + new.size > max_w:  # (AᵀA)_WW would not fit: the loop over all n
+            warnings.warn("working set too large for the Gram store: continuing without it",
+                          RuntimeWarning, stacklevel=3)
+            rest = _greedy_prox_kernel(p, state, g, L, invL, kind, f, meas, rtol,
+                                       IterationMonitor(meas, 0.0, monitor.threshold,
+                                                        monitor.maxiter - k),
+                                       partition, rule, update)
+            f_hist = np.concatenate([f_hist[:k], rest.info["f_history"]])
+            m_hist = np.concatenate([m_hist[:k], rest.residuals])
+            k += rest.iterations
+            status = rest.status
+            break
+        if new.size:  # (AᵀA)_WW grows by A_Wᵀ A_new (and its transpose)
+            Wn = np.concatenate([W, new])
+            Gn = np.empty((Wn.size, Wn.size))
+            Gn[:W.size, :W.size] = G
+            C = _gram_rows(p.A, Wn, new)  # (AᵀA)[Wn, new] = A_Wnᵀ A_new
+            Gn[:, W.size:] = C
+            Gn[W.size:, :W.size] = C[:W.size].T
+            W, G = Wn, Gn
+            in_w[new] = True
+        # -- inner: the numba loop on W -------------------------------------------------
+        xw, gw = x[W], g[W]
+        ctl = np.array([0, 1, 0, -1, 0], dtype=np.int64)
+        fl = np.array([f, 0.0])
+        inner_tol = max(_WS_INNER * meas, 0.5 * monitor.threshold)
+        slot_of = np.arange(W.size, dtype=np.int64)
+        # at most _WS_ROUND·|W| updates before the next exact gradient: the measure on W
+        # cannot pass inner_tol when the rounding of the updated gradient is above it
+        budget = min(monitor.maxiter - k, max(1000, _WS_ROUND * W.size))
+        while True:
+            code = kernels.greedy_prox_ls(xw, gw, L[W], invL[W], l1, l2, kind, G, slot_of,
+                                          ctl, fl, f_hist[k:], m_hist[k:], budget,
+                                          inner_tol, divcap, 2 ** 62)
+            if code != kernels.GROW:
+                break
+            grow = min(monitor.maxiter + 1, 2 * f_hist.size)
+            f_hist = np.concatenate([f_hist, np.empty(grow - f_hist.size)])
+            m_hist = np.concatenate([m_hist, np.empty(grow - m_hist.size)])
+        x[W] = xw
+        k += int(ctl[0])
+        f = float(fl[0])
+        if code in (kernels.NONFINITE, kernels.DIVERGED):
+            break
+        # NEED_EXACT (W solved to inner_tol) or MAX_ITER: back to the exact outer step
+    if code is not None:
+        status = {kernels.CONVERGED: Status.CONVERGED, kernels.MAX_ITER: Status.MAX_ITER,
+                  kernels.DIVERGED: Status.DIVERGED,
+                  kernels.NONFINITE: Status.NONFINITE}[code]
+    state.aux = p.product(x)
+    f_hist[k] = state.value()
+    monitor.residuals = m_hist[:k + 1].tolist()
+    monitor.iterations = k
+    test = (f"first-order measure <= max(rtol * measure(x0), atol) = "
+            f"{monitor.threshold:.3g} (rtol = {rtol:g}, measure(x0) = {measure0:.3g})")
+    return monitor.result(x, status, "bcd", f=float(f_hist[k]),
+                          f_history=f_hist[:k + 1].tolist(), blocks=0, partition=partition,
+                          rule=rule, update=update, stopping_test=test, kernel=True,
+                          working_set=int(W.size), full_gradients=outer)
+
+
+def _gram_rows(A: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(AᵀA)[rows, cols] = A[:, rows]ᵀ A[:, cols], dense."""
+    Ar, Ac = A[:, rows], A[:, cols]
+    if sp.issparse(A):
+        return np.asarray((Ar.T @ Ac).toarray(), dtype=float)
+    return Ar.T @ Ac
 
 
 def _solve_psd(M: np.ndarray, r: np.ndarray) -> np.ndarray:
