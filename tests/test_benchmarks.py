@@ -264,12 +264,14 @@ def test_lasso_benchmark_quick(capsys):
 
 def test_games_benchmark_quick(capsys):
     """Issue 27's game benchmark at smoke size: the default (no method) reaches duality gap
-    1e-6 on every small game, where the old default (vr-halpern Algorithm 1) does not."""
+    1e-6 on every small game, where the old default (vr-halpern Algorithm 1) does not;
+    linprog (HiGHS) is timed beside it."""
     bench = _load("games")
     assert bench.main(["--quick", "--no-write"]) == 0
     rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()
             if line.startswith("| ") and "epochs to" not in line and "---" not in line]
     assert len(rows) >= 4
     for row in rows:
-        assert row[1] == "eg + line search" and row[2] != "—", row  # default: reached
-        assert row[4] == "—", row  # the old default: not reached within 20k epochs
+        assert row[1] == "eag + line search + restart 0.1" and row[2] != "—", row  # reached
+        assert float(row[4]) > 0 and float(row[5]) > 0 and float(row[6]) > 0, row  # timed
+        assert row[10] == "—", row  # the old default: not reached within 20k epochs

@@ -196,7 +196,7 @@ def test_methods_reject_bad_options():
 
 
 def test_default_methods_and_divergence_status():
-    assert us.solve(matrix_game(6, seed=0), max_epochs=5).method == "eg"  # issue 27
+    assert us.solve(matrix_game(6, seed=0), max_epochs=5).method == "eag"  # issue 27
     assert us.solve(FixedPointProblem(lambda z: 0.5 * z, np.ones(2)), rtol=1e-3).converged
     # a step far beyond 1/L makes extragradient blow up on the unconstrained QP
     r = us.solve(constrained_qp(10), method="eg", step=1e3, maxiter=200)
