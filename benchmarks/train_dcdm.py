@@ -4,6 +4,14 @@
     python benchmarks/train_dcdm.py                      # the same run, into ./dcdm_model.pt
     python benchmarks/train_dcdm.py --layouts 2 --samples 50 --epochs 1 --out /tmp/m.pt
     python benchmarks/train_dcdm.py --device cuda --budget 400   # as many epochs as fit
+    python benchmarks/train_dcdm.py --kind multilevel --write    # the multilevel model
+    python benchmarks/train_dcdm.py --kind multilevel --init dcdm_ml.pt --budget 600 \
+        --out dcdm_ml.pt                                         # resume a run
+
+``--kind multilevel`` trains :class:`unisolve.learned.dcdm_multilevel.MultilevelNet`
+(a learned V-cycle whose weights are shared by its levels, 8 channels); with
+``--write`` it goes to ``dcdm2d_ml.pt`` (``dcdm3d_ml.pt`` with ``--dim 3``), beside the
+single-level model, which stays the default of ``method="dcdm"``.
 
 ``--budget S`` times the first epoch and then runs as many more as fit in S
 seconds, the step size decaying geometrically from ``--lr`` to ``--lr-final``
@@ -23,13 +31,32 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import unisolve as us
 from unisolve.learned.dcdm import DCDM, PRETRAINED_FILE, ritz_training_vectors
 
 WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights" / PRETRAINED_FILE
+#: the shipped multilevel models (--kind multilevel --write), per grid dimension
+MULTILEVEL_FILES = {2: "dcdm2d_ml.pt", 3: "dcdm3d_ml.pt"}
 FIRST_TRAINING_SEED = 1000
+
+
+def ritz_data(p: us.problems.LinearProblem, args: argparse.Namespace, i: int) -> np.ndarray:
+    """The Ritz right-hand sides of training layout i (read from / written to --cache)."""
+    seed = args.seed + 1000 * i
+    path = None
+    if args.cache is not None:
+        args.cache.mkdir(parents=True, exist_ok=True)
+        layout = f"{args.dim}d_{args.n}_layout{FIRST_TRAINING_SEED + i}"
+        path = args.cache / f"ritz_{layout}_{args.samples}x{args.m}_seed{seed}.npy"
+        if path.is_file():
+            return np.load(path)
+    B = ritz_training_vectors(p.A, args.samples, args.m, seed=seed)
+    if path is not None:
+        np.save(path, B)
+    return B
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds of training: epochs = as many as fit after timing the first")
     ap.add_argument("--blocks", type=int, nargs=3, default=None,
-                    help="residual blocks before / on / after the pooled level")
+                    help="residual blocks before / on / after the pooled level (multilevel: "
+                         "pre-smoothing / coarsest level / post-smoothing)")
+    ap.add_argument("--kind", default="pooled", choices=("pooled", "multilevel"),
+                    help="network: 'pooled' (DCDMNet, one pooled level) or 'multilevel' "
+                         "(a learned V-cycle with level-shared weights)")
+    ap.add_argument("--channels", type=int, default=None,
+                    help="feature channels (default 16 pooled, 8 multilevel)")
     ap.add_argument("--init", type=Path, default=None, help="continue from this model file")
     ap.add_argument("--device", default="cpu", help="torch device that trains (cpu, cuda)")
     ap.add_argument("--batch-size", type=int, default=10)
@@ -55,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=1500.0,
                     help="stop after the epoch that ends past this many seconds")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="folder that keeps the Ritz vectors between runs (resumed runs "
+                         "then skip the Lanczos steps)")
     ap.add_argument("--out", type=Path, default=None,
                     help="model file (default: ./dcdm_model.pt; with --write the shipped "
                          f"{PRETRAINED_FILE} in unisolve/learned/weights/)")
@@ -62,15 +98,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="overwrite the shipped model (opt-in, as the benchmarks' --write)")
     args = ap.parse_args(argv)
     if args.out is None:  # never overwrite the shipped model unless asked (issue 26, item 16)
-        args.out = WEIGHTS if args.write else Path("dcdm_model.pt")
+        shipped = WEIGHTS if args.kind == "pooled" and args.dim == 2 else \
+            WEIGHTS.with_name(MULTILEVEL_FILES[args.dim] if args.kind == "multilevel"
+                              else f"dcdm{args.dim}d_{args.n}.pt")
+        args.out = shipped if args.write else Path("dcdm_model.pt")
     if args.threads:
         torch.set_num_threads(args.threads)
     problems = [us.problems.pressure_poisson(args.n, dim=args.dim,
                                              seed=FIRST_TRAINING_SEED + i)
                 for i in range(args.layouts)]
     t0 = time.perf_counter()
-    rhs = [ritz_training_vectors(p.A, args.samples, args.m, seed=args.seed + 1000 * i)
-           for i, p in enumerate(problems)]
+    rhs = [ritz_data(p, args, i) for i, p in enumerate(problems)]
     data_seconds = time.perf_counter() - t0
     if args.init is not None:
         model = DCDM.load(args.init)
@@ -80,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                                             **model.meta.get("training", {})}]
     else:
         net = {} if args.blocks is None else {"blocks": tuple(args.blocks)}
-        model = DCDM(dim=len(problems[0].grid_shape), seed=args.seed, **net)
+        if args.channels is not None:
+            net["channels"] = args.channels
+        model = DCDM(dim=len(problems[0].grid_shape), seed=args.seed, kind=args.kind, **net)
     fit = {"samples": args.samples, "m": args.m, "batch_size": args.batch_size,
            "device": args.device, "rhs": rhs, "seed": args.seed}
     epochs = args.epochs

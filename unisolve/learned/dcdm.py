@@ -84,6 +84,12 @@ __all__ = [
 #: shipped model file per grid dimension (unisolve/learned/weights/)
 PRETRAINED_FILES = {2: "dcdm2d_64.pt", 3: "dcdm3d_32.pt"}
 PRETRAINED_FILE = PRETRAINED_FILES[2]
+#: network kinds of DCDM(kind=...): default channels and blocks ('pooled': DCDMNet,
+#: 'multilevel': dcdm_multilevel.MultilevelNet)
+NET_KINDS: dict[str, tuple[int, tuple[int, int, int]]] = {
+    "pooled": (16, (2, 8, 2)),
+    "multilevel": (8, (1, 2, 1)),
+}
 _FORMAT = "unisolve-dcdm-1"
 
 
@@ -330,10 +336,20 @@ class _GridOperator:
         mask[self.idx] = 1.0
         self.mask = mask.reshape(1, 1, *shape)
         self.scale = math.sqrt(len(idx))  # unit norm -> unit RMS
+        self._workspace: dict = {}
 
     def __call__(self, vectors: torch.Tensor) -> torch.Tensor:
         """(batch, n) unit-norm vectors -> (batch, n) network outputs."""
         batch = vectors.shape[0]
+        if not torch.is_grad_enabled():  # solving: one reused (residual, mask) workspace
+            work = self._workspace.get((batch, vectors.dtype))
+            if work is None:
+                work = torch.zeros(batch, 2, self.size, device=self.device, dtype=vectors.dtype)
+                work[:, 1] = self.mask.reshape(1, self.size)
+                self._workspace[(batch, vectors.dtype)] = work
+            work[:, 0, self.idx] = vectors * self.scale  # cells off idx stay 0
+            out = self.net(work.reshape(batch, 2, *self.shape))
+            return out.reshape(batch, self.size)[:, self.idx]
         grid = torch.zeros(batch, self.size, device=self.device, dtype=vectors.dtype)
         grid[:, self.idx] = vectors * self.scale
         x = torch.cat([grid.reshape(batch, 1, *self.shape),
@@ -354,8 +370,16 @@ class DCDM:
         (the shipped model's) puts 8 residual blocks on the pooled level: 27
         convolutions with a receptive field of ±45 cells, at the cost of about
         15 full-resolution ones (a pooled convolution costs 1/4 in 2D).
+        Default: 16 channels and (2, 8, 2) for ``kind="pooled"``, 8 channels and
+        (1, 2, 1) for ``kind="multilevel"``.
     seed : int
         Seed of the initial weights.
+    kind : {'pooled', 'multilevel'}
+        The network: 'pooled' is :class:`DCDMNet` (one 2× pooled level, the
+        shipped ``dcdm2d_64.pt``); 'multilevel' is
+        :class:`unisolve.learned.dcdm_multilevel.MultilevelNet`, a learned V-cycle
+        with ⌊log₂ n⌋ − 2 levels sharing one set of weights, whose receptive field
+        grows with the grid.
 
     Examples
     --------
@@ -370,11 +394,20 @@ class DCDM:
     ('dcdm', True)
     """
 
-    def __init__(self, dim: int = 2, channels: int = 16, blocks: Sequence[int] = (2, 8, 2),
-                 geometry: str = "gate", seed: int = 0) -> None:
+    def __init__(self, dim: int = 2, channels: int | None = None,
+                 blocks: Sequence[int] | None = None, geometry: str = "gate", seed: int = 0,
+                 kind: str = "pooled") -> None:
+        if kind not in NET_KINDS:
+            raise ValueError(f"kind must be one of {sorted(NET_KINDS)}, got {kind!r}")
+        default_channels, default_blocks = NET_KINDS[kind]
+        net_class: Any = DCDMNet
+        if kind == "multilevel":  # imported here, when first used
+            from .dcdm_multilevel import MultilevelNet as net_class
         with torch.random.fork_rng():  # seeded weights, the caller's torch RNG untouched
             torch.manual_seed(int(seed))
-            self.net = DCDMNet(dim, channels, blocks, geometry)
+            self.net = net_class(dim, default_channels if channels is None else channels,
+                                 default_blocks if blocks is None else blocks, geometry)
+        self.kind = kind
         self.meta: dict = {"seed": int(seed)}
         self.log = TrainingLog()
 
@@ -385,8 +418,10 @@ class DCDM:
     def __repr__(self) -> str:
         n_params = sum(p.numel() for p in self.net.parameters())
         trained = self.meta.get("training", {})
-        return (f"DCDM(dim={self.dim}, channels={self.net.channels}, blocks={self.net.blocks}, "
-                f"params={n_params}, epochs={trained.get('epochs', 0)})")
+        kind = "" if self.kind == "pooled" else f"kind={self.kind!r}, "
+        return (f"DCDM({kind}dim={self.dim}, channels={self.net.channels}, "
+                f"blocks={self.net.blocks}, params={n_params}, "
+                f"epochs={trained.get('epochs', 0)})")
 
     # -- training --------------------------------------------------------------------
     @classmethod
@@ -402,7 +437,7 @@ class DCDM:
         if not problems:
             raise ValueError("DCDM.train needs at least one grid problem to train on")
         dim = len(_grid_layout(problems[0])[0]) if dim is None else dim
-        net_opts = {k: options.pop(k) for k in ("channels", "blocks", "geometry")
+        net_opts = {k: options.pop(k) for k in ("channels", "blocks", "geometry", "kind")
                     if k in options}
         model = cls(dim=dim, seed=seed, **net_opts)
         return model.fit(problems, epochs=epochs, seed=seed, **options)
@@ -544,7 +579,8 @@ class DCDM:
         torch.save({
             "format": _FORMAT,
             "config": {"dim": self.dim, "channels": self.net.channels,
-                       "blocks": list(self.net.blocks), "geometry": self.net.geometry},
+                       "blocks": list(self.net.blocks), "geometry": self.net.geometry,
+                       "kind": self.kind},
             "state_dict": self.net.state_dict(),
             "meta": self.meta,
         }, path)

@@ -1,0 +1,179 @@
+"""The multilevel DCDM network (issue 28, item 2): sizes, levels, homogeneity, receptive
+field, the DCDM plumbing (kind=, save / load, the solver's reused workspace)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import unisolve as us
+from unisolve.learned.dcdm import DCDM, DCDMNet, _grid_layout, _GridOperator
+from unisolve.learned.dcdm_multilevel import MIN_CELLS, MultilevelNet, levels_for
+
+WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """One torch thread: repeatable float32 sums, and quick on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def grid_input(shape, seed=0, solid=0.2):
+    """(1, 2, *shape): a random residual, zero in the solids, and a random fluid mask."""
+    g = torch.Generator().manual_seed(seed)
+    mask = (torch.rand(*shape, generator=g) > solid).float()
+    r = torch.randn(*shape, generator=g) * mask
+    return torch.stack([r, mask])[None]
+
+
+def test_levels_follow_the_formula():
+    # ⌊log₂ n⌋ − 2 with n the shortest side
+    for n in (8, 15, 16, 31, 32, 63, 64, 100, 128, 255, 256, 1024):
+        assert levels_for((n, n)) == int(np.floor(np.log2(n))) - 2
+    assert levels_for((300, 40)) == 3
+    assert levels_for((32, 64, 16)) == 2
+    assert MIN_CELLS == 8 and levels_for((8, 8)) == 1
+
+
+@pytest.mark.parametrize("dim, shape", [(2, (8, 8)), (2, (37, 20)), (2, (65, 64)),
+                                        (2, (33, 129)), (3, (8, 9, 10)), (3, (17, 16, 33))])
+def test_any_size_at_or_above_the_minimum_keeps_the_shape_and_the_solids(dim, shape):
+    net = MultilevelNet(dim=dim)
+    x = grid_input(shape, seed=len(shape))
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == (1, 1, *shape)
+    assert torch.isfinite(y).all()
+    assert float(y[0, 0][x[0, 1] == 0].abs().max()) == 0.0  # zero in the solids
+    assert float(y.abs().max()) > 0.0
+
+
+@pytest.mark.parametrize("shape", [(7, 64), (64, 7), (4, 4), (6, 40, 40)])
+def test_below_the_minimum_size_is_a_clear_value_error(shape):
+    net = MultilevelNet(dim=len(shape))
+    with pytest.raises(ValueError, match="at least 8 cells on every side"):
+        net(torch.zeros(1, 2, *shape))
+
+
+def test_the_solver_on_a_too_small_grid_names_the_fix():
+    model = DCDM(kind="multilevel")
+    p = us.problems.pressure_poisson(6, seed=0)
+    with pytest.raises(ValueError, match=r"kind='pooled'"):
+        us.solve(p, method="dcdm", model=model, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dim, shape", [(2, (40, 33)), (3, (16, 12, 10))])
+def test_the_network_is_positively_homogeneous_and_maps_zero_to_zero(dim, shape):
+    net = MultilevelNet(dim=dim)
+    with torch.no_grad():  # random weights and gain: the property is structural
+        net.gain.fill_(2.7)
+        x = grid_input(shape, seed=3)
+        base = net(x)
+        for c in (1e-3, 0.5, 7.0, 1e4):
+            y = x.clone()
+            y[:, 0] *= c
+            torch.testing.assert_close(net(y), c * base, rtol=1e-5, atol=1e-6 * c)
+        zero = x.clone()
+        zero[:, 0] = 0.0
+        assert float(net(zero).abs().max()) == 0.0
+
+
+def test_the_receptive_field_spans_the_grid_at_every_size():
+    # an impulse in one corner reaches the opposite corner of a 128² grid through the
+    # coarse levels; the single-level DCDMNet's ±45-cell field reaches it on 32², not 128²
+    torch.manual_seed(0)
+    multi, single = MultilevelNet(dim=2), DCDMNet(dim=2, blocks=(2, 8, 2))
+    for n in (32, 128):
+        x = torch.zeros(1, 2, n, n)
+        x[:, 1] = 1.0
+        x[0, 0, 0, 0] = 1.0
+        with torch.no_grad():
+            assert abs(float(multi(x)[0, 0, -1, -1])) > 0.0
+            far = float(single(x)[0, 0, -1, -1])
+        assert (far == 0.0) == (n == 128)
+
+
+def test_the_weights_do_not_depend_on_the_grid():
+    # one set of weights serves every level and every size: 64² and 256² run the same net
+    net = MultilevelNet(dim=2, channels=8, blocks=(1, 2, 1))
+    n_params = sum(p.numel() for p in net.parameters())
+    # stem 9·8, 4 blocks of two 3x3 8→8 convolutions, the gain, the 1x1 head
+    assert n_params == 9 * 8 + 4 * 2 * 9 * 8 * 8 + 1 + 8
+    with torch.no_grad():
+        for n in (64, 256):
+            assert net(grid_input((n, n))).shape == (1, 1, n, n)
+
+
+def test_bad_network_settings():
+    with pytest.raises(ValueError, match="geometry must be 'gate'"):
+        MultilevelNet(geometry="channel")
+    with pytest.raises(ValueError, match="dim must be 2 or 3"):
+        MultilevelNet(dim=1)
+    with pytest.raises(ValueError, match="blocks must be three"):
+        MultilevelNet(blocks=(1, 2))
+    with pytest.raises(ValueError, match="channels must be a positive int"):
+        MultilevelNet(channels=0)
+    with pytest.raises(ValueError, match="input must be"):
+        MultilevelNet()(torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        DCDM(kind="unet")
+
+
+def test_inference_workspace_gives_the_training_path_output():
+    # the solver's reused (residual, mask) buffer must not leak one call into the next
+    p = us.problems.pressure_poisson(24, seed=5)
+    model = DCDM(kind="multilevel", seed=1)
+    shape, idx = _grid_layout(p, 2)
+    op = _GridOperator(model.net, shape, idx, torch.device("cpu"))
+    g = torch.Generator().manual_seed(0)
+    v1, v2 = torch.randn(1, p.n, generator=g), torch.randn(1, p.n, generator=g)
+    with torch.enable_grad():
+        ref1, ref2 = op(v1).detach(), op(v2).detach()
+    with torch.inference_mode():
+        out1, out2, again1 = op(v1), op(v2), op(v1)
+    torch.testing.assert_close(out1, ref1, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out2, ref2, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(again1, ref1, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tiny_multilevel() -> DCDM:
+    problems = [us.problems.pressure_poisson(16, seed=s) for s in (0, 1)]
+    return DCDM.train(problems, epochs=3, seed=0, samples=30, m=30, lr=3e-3, progress=False,
+                      kind="multilevel")
+
+
+def test_training_lowers_the_loss_and_the_model_solves(tiny_multilevel):
+    log = tiny_multilevel.log
+    assert log.train_loss[-1] < log.train_loss[0]
+    p = us.problems.pressure_poisson(20, seed=3)  # a size it was not trained on
+    r = us.solve(p, method="dcdm", model=tiny_multilevel, rtol=1e-6, maxiter=30)
+    assert r.method == "dcdm" and r.iterations == 30
+    assert np.linalg.norm(p.b - p.A @ r.x) == pytest.approx(r.residuals[-1], rel=1e-9)
+    assert r.residuals[-1] < r.residuals[0]
+
+
+def test_save_load_round_trip_keeps_the_kind_and_the_outputs(tiny_multilevel, tmp_path):
+    path = tiny_multilevel.save(tmp_path / "ml.pt")
+    back = DCDM.load(path)
+    assert back.kind == "multilevel" and isinstance(back.net, MultilevelNet)
+    assert repr(back) == repr(tiny_multilevel)
+    assert repr(back).startswith("DCDM(kind='multilevel', dim=2, channels=8, blocks=(1, 2, 1)")
+    x = grid_input((40, 40), seed=9)
+    with torch.no_grad():
+        torch.testing.assert_close(back.net(x), tiny_multilevel.net(x), rtol=0, atol=0)
+    assert back.meta["training"]["epochs"] == 3
+
+
+@pytest.mark.parametrize("name, dim", [("dcdm2d_64.pt", 2), ("dcdm3d_32.pt", 3)])
+def test_the_old_single_level_models_still_load(name, dim):
+    model = DCDM.load(WEIGHTS / name)  # files written before kind= existed
+    assert model.kind == "pooled" and isinstance(model.net, DCDMNet) and model.dim == dim
+    assert repr(model).startswith(f"DCDM(dim={dim}, channels=16, blocks=(2, 8, 2)")

@@ -1,0 +1,216 @@
+"""A multilevel DCDM network: a learned V-cycle whose level weights are shared.
+
+The DCDM network of :mod:`unisolve.learned.dcdm` (:class:`~unisolve.learned.dcdm.DCDMNet`)
+has one 2× pooled level: its receptive field (±45 cells) is fixed, so on a grid
+larger than the one it was trained on it is a local operator, and any local
+preconditioner's iteration count grows like CG's on a 2D Poisson problem
+(issue 28: 5.2–5.6× from 64² to 256² against CG's 4.0×). A preconditioner
+whose cost does not grow faster than the grid must instead pass information
+across the whole domain in every application, as a multigrid V-cycle does
+(Brandt 1977; the learned versions: hybrid neural multigrid PCG, OpenReview
+TyxMbTd2V5; NPSDO, Lan et al.).
+
+:class:`MultilevelNet` is such a V-cycle with learned smoothers. On a grid whose
+shortest side has ``n`` cells it uses
+
+    L = ⌊log₂ n⌋ − 2 levels  (64²: 4 levels 64, 32, 16, 8; 256²: 6 levels)     (1)
+
+so the coarsest grid has 8–15 cells per side at every size. One application is
+
+    h₀ = m₀ · stem(r)                                  lift r to C channels    (2)
+    for l = 0 … L−2:  s_l = pre(h_l; m_l)              pre-smooth, keep skip   (3)
+                      h_{l+1} = m_{l+1} · pool₂(s_l)   restrict (2× average)   (4)
+    h_{L−1} = coarse(h_{L−1}; m_{L−1})                 coarsest-level blocks   (5)
+    for l = L−2 … 0:  h_l = post(s_l + g · m_l · up(h_{l+1}); m_l)  prolongate (6)
+    net(r) = head(h₀)                                  pointwise, C → 1        (7)
+
+``pre``, ``post`` and ``coarse`` are residual blocks
+``h ← h + m·relu(conv(m·relu(conv(h))))`` (3×3 or 3×3×3, no biases); ``m_l`` is the
+fluid mask on level l (``m_{l+1} = [pool₂(m_l) > 0]``); ``up`` is bilinear
+(trilinear) interpolation of cell-centred values; ``g`` is one learned scalar,
+initialised to 4: the inverse of a Laplacian stencil on a grid of spacing 2h is
+(2h)²/h² = 4 times that on spacing h, so a coarse-level correction is about 4×
+larger per level. **Every level uses the same weights**, so the number of
+parameters does not depend on the grid: a model trained on 64² (4 levels)
+applies unchanged at 256² with 6 levels, and its receptive field covers the
+whole domain at every size.
+
+What it keeps from :class:`~unisolve.learned.dcdm.DCDMNet` (``geometry="gate"``), for
+the reasons given in that module: no biases and every feature multiplied by the
+mask, so ``net(0) = 0``, ``net(c r) = c net(r)`` for c > 0 (an input-free part of
+the output would be a fixed direction that DCDM's A-orthogonalisation removes at
+every step) and the output is zero in the solids. The input is
+``(batch, 2, *grid)`` like DCDMNet's (residual, fluid mask), so it drops into
+:class:`~unisolve.learned.dcdm.DCDM` (``DCDM(kind="multilevel")``), its training
+(:meth:`~unisolve.learned.dcdm.DCDM.fit`, the scale-invariant loss on Ritz
+vectors) and its solver unchanged.
+
+CPU cost: 8 channels (the old net has 16 and 27 convolutions), 6 + 2/level
+convolutions at the finest level plus a geometric series below it (≈ 4/3 of
+that in 2D). The solver runs it under ``torch.inference_mode``; torch's CPU
+thread count is the caller's (``torch.set_num_threads``; the benchmarks use 1,
+which on this 2-core machine shared with other jobs is the fastest per core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["MIN_CELLS", "MultilevelNet", "levels_for"]
+
+#: the shortest grid side the network accepts: ⌊log₂ 8⌋ − 2 = 1 level
+MIN_CELLS = 8
+
+
+def levels_for(shape: Sequence[int]) -> int:
+    """Number of levels (1) for a grid: ``⌊log₂ min(shape)⌋ − 2``.
+
+    Raises ``ValueError`` below :data:`MIN_CELLS` cells per side.
+
+    Examples
+    --------
+    >>> levels_for((64, 64)), levels_for((256, 256)), levels_for((33, 70)), levels_for((8, 8))
+    (4, 6, 3, 1)
+    >>> levels_for((7, 64))
+    Traceback (most recent call last):
+    ...
+    ValueError: the multilevel DCDM network needs at least 8 cells on every side of the grid, \
+got (7, 64): use a finer grid, or the single-level DCDMNet (DCDM(kind='pooled'))
+    """
+    shape = tuple(int(s) for s in shape)
+    if not shape or min(shape) < MIN_CELLS:
+        raise ValueError(
+            f"the multilevel DCDM network needs at least {MIN_CELLS} cells on every side of "
+            f"the grid, got {shape}: use a finer grid, or the single-level DCDMNet "
+            f"(DCDM(kind='pooled'))")
+    return min(shape).bit_length() - 3  # (1): ⌊log₂ n⌋ = bit_length(n) − 1
+
+
+class _Block(nn.Module):
+    """``h + m·relu(conv_b(m·relu(conv_a(h))))``: a bias-free residual block, gated by m."""
+
+    def __init__(self, layer: type, channels: int) -> None:
+        super().__init__()
+        self.a = layer(channels, channels, 3, padding=1, bias=False)
+        self.b = layer(channels, channels, 3, padding=1, bias=False)
+
+    def forward(self, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():  # training: out of place, autograd keeps the pieces
+            return h + F.relu(self.b(F.relu(self.a(h)) * gate)) * gate
+        t = self.a(h).clamp_(min=0.0).mul_(gate)  # inference: the same, in place
+        return h + self.b(t).clamp_(min=0.0).mul_(gate)
+
+
+class MultilevelNet(nn.Module):
+    """A learned V-cycle (equations (1)-(7) of the module docstring), weights shared by level.
+
+    The input is ``(batch, 2, *grid)``: channel 0 the residual on the grid
+    (zero in solid cells), channel 1 the fluid mask (1 fluid, 0 solid); the
+    output is ``(batch, 1, *grid)``, zero in the solids.
+
+    Parameters
+    ----------
+    dim : {2, 3}
+        Grid dimension.
+    channels : int
+        Feature channels C (8 by default: a third of the old net's cost per cell).
+    blocks : tuple of 3 ints
+        Residual blocks of ``pre`` (3), of ``coarse`` (5) and of ``post`` (6); each
+        set is shared by all levels.
+    geometry : {'gate'}
+        Only the gated form (bias-free, mask-multiplied features) exists here;
+        the argument is accepted so that :class:`~unisolve.learned.dcdm.DCDM` can
+        build either network from the same settings.
+
+    Raises
+    ------
+    ValueError
+        Bad dim / channels / blocks / geometry; in ``forward``, a grid with
+        fewer than :data:`MIN_CELLS` cells on a side or an input that is not
+        ``(batch, 2, *grid)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MultilevelNet(dim=2)
+    >>> x = torch.randn(1, 2, 37, 20); x[:, 1] = 1.0             # any size >= 8, odd too
+    >>> net(x).shape, net.levels(x.shape[2:])
+    (torch.Size([1, 1, 37, 20]), 2)
+    >>> y = x.clone(); y[:, 0] *= 3.0
+    >>> bool(torch.allclose(net(y), 3.0 * net(x), atol=1e-5))    # net(c r) = c net(r)
+    True
+    >>> float(net(torch.zeros(1, 2, 16, 16)).abs().max())        # net(0) = 0
+    0.0
+    """
+
+    kind = "multilevel"
+
+    def __init__(self, dim: int = 2, channels: int = 8, blocks: Sequence[int] = (1, 2, 1),
+                 geometry: str = "gate") -> None:
+        super().__init__()
+        if dim not in (2, 3):
+            raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be a positive int, got {channels!r}")
+        blocks = tuple(int(v) for v in blocks)
+        if len(blocks) != 3 or min(blocks) < 0:
+            raise ValueError(f"blocks must be three non-negative ints (pre, coarse, post), "
+                             f"got {blocks!r}")
+        if geometry != "gate":
+            raise ValueError(f"the multilevel network is always gated (bias-free, features "
+                             f"multiplied by the mask): geometry must be 'gate', got "
+                             f"{geometry!r}")
+        layer = nn.Conv2d if dim == 2 else nn.Conv3d
+        self.dim, self.channels, self.blocks, self.geometry = dim, channels, blocks, geometry
+        self.stem = layer(1, channels, 3, padding=1, bias=False)  # (2), linear
+        self.pre = nn.ModuleList([_Block(layer, channels) for _ in range(blocks[0])])
+        self.coarse = nn.ModuleList([_Block(layer, channels) for _ in range(blocks[1])])
+        self.post = nn.ModuleList([_Block(layer, channels) for _ in range(blocks[2])])
+        self.gain = nn.Parameter(torch.tensor(4.0))  # g of (6): (2h)²/h² = 4
+        self.head = layer(channels, 1, 1, bias=False)  # (7), pointwise linear
+        self.to(memory_format=self._layout())  # weights in the features' layout
+
+    @staticmethod
+    def levels(shape: Sequence[int]) -> int:
+        """``⌊log₂ min(shape)⌋ − 2`` levels on this grid (see :func:`levels_for`)."""
+        return levels_for(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.dim + 2 or x.shape[1] != 2:
+            raise ValueError(f"input must be (batch, 2, *grid) with a {self.dim}D grid "
+                             f"(residual, fluid mask), got shape {tuple(x.shape)}")
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        mode = "bilinear" if self.dim == 2 else "trilinear"
+        layout = self._layout()
+        n_levels = levels_for(x.shape[2:])
+        fluid = [x[:, 1:2]]
+        for _ in range(n_levels - 1):  # m_{l+1} = [pool₂(m_l) > 0]
+            fluid.append((pool(fluid[-1], 2, ceil_mode=True) > 0).to(x.dtype))
+        # the masks expanded to C channels in the features' memory layout: the gating
+        # products are then plain elementwise (a broadcast over channels-last is 3x slower)
+        masks = [m.expand(-1, self.channels, *m.shape[2:]).contiguous(memory_format=layout)
+                 for m in fluid]
+        r = x[:, :1].contiguous(memory_format=layout)
+        h = self.stem(r) * masks[0]  # (2)
+        skips = []
+        for level in range(n_levels - 1):
+            for block in self.pre:  # (3)
+                h = block(h, masks[level])
+            skips.append(h)
+            h = pool(h, 2, ceil_mode=True) * masks[level + 1]  # (4)
+        for block in self.coarse:  # (5)
+            h = block(h, masks[-1])
+        for level in range(n_levels - 2, -1, -1):  # (6)
+            up = F.interpolate(h, size=skips[level].shape[2:], mode=mode, align_corners=False)
+            h = skips[level] + self.gain * up * masks[level]
+            for block in self.post:
+                h = block(h, masks[level])
+        return self.head(h).contiguous()  # (7)
+
+    def _layout(self) -> torch.memory_format:
+        """Channels-last: 8-channel convolutions run several times faster in it on a CPU."""
+        return torch.channels_last if self.dim == 2 else torch.channels_last_3d
