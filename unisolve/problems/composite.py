@@ -133,7 +133,7 @@ class CompositeProblem:
                 raise ValueError(f"prox_value(x) must return the elementwise values r(xᵢ), "
                                  f"shape ({self.n},); got shape {r0.shape}")
         col_sq = np.asarray(self.A.multiply(self.A).sum(axis=0) if sp.issparse(self.A)
-                            else (self.A ** 2).sum(axis=0)).ravel()
+                            else np.einsum("ij,ij->j", self.A, self.A)).ravel()  # no m×n temp
         # coordinate Lipschitz constants Lᵢ of ∂ᵢf (the paper's code uses the same bounds)
         if self.loss == "quadratic":
             self.lipschitz = np.asarray(self.A.diagonal(), dtype=float)

@@ -300,8 +300,12 @@ def greedy_prox_step(x, g, L, invL, l1, l2, kind, gram, pend, dp):  # pragma: no
     m1 = 0.0  # two partial sums: half the latency chain of ‖L ⊙ d‖²
     for i in range(n):
         gi = g[i]
-        t = invL[i]
         xi = x[i]
+        if xi == 0.0 and abs(gi) <= l1:  # d = 0 and score 0 (most coordinates of a LASSO)
+            if best < 0.0:
+                best, j, dj = 0.0, i, 0.0
+            continue
+        t = invL[i]
         v = xi - t * gi
         a = abs(v) - t * l1
         u = 0.0
