@@ -36,7 +36,9 @@ gᵢ + λ < 0), projected onto x ≥ 0, with backtracking.
 One coordinate chosen by gs-s / gs-r / gs-q on least squares with the elastic net (LASSO,
 ridge) and no callback runs the whole loop in numba (:func:`.kernels.bcd.greedy_prox_ls`):
 the same iterates as the Python loop, O(n) per update with AᵀA columns cached
-(``info["kernel"]`` is True); a callback keeps the Python loop.
+(``info["kernel"]`` is True); a callback keeps the Python loop. ``working_set=True`` runs
+that loop on a growing working set (the nonzeros and violators) with (AᵀA)_WW, O(|W|) per
+update, and an exact gradient over all n between rounds.
 
 The measure is first-order optimality: ‖∇f‖ (or, with x ≥ 0, ‖x − max(0, x − ∇f − λ)‖),
 recomputed at every iteration; ``info["f_history"]`` holds the objective at x0 and
