@@ -36,6 +36,16 @@ Usage::
     python benchmarks/dcdm.py                       # the shipped model, 64² 128² 256²
     python benchmarks/dcdm.py --model my_model.pt --sizes 64 128
     python benchmarks/dcdm.py --quick               # smoke test: a model trained here, 24² 32²
+    python benchmarks/dcdm.py --outside             # outside the training family, 64²
+    python benchmarks/dcdm.py --outside --dim 3     # the same in 3D, 16³ 32³
+    python benchmarks/dcdm.py --plain               # the main table with safeguard=False
+
+The main table's DCDM is the default, safeguarded method (IC(0)-PCG runs beside the
+network and takes over once it is ahead; on the training family the network stays and
+the iterates are the paper's). ``--outside`` writes the section ``dcdm-outside``
+(``dcdm-3d-outside``): CG, IC(0)-PCG, the paper's DCDM (``safeguard=False``) and the
+safeguarded one on Dirichlet boxes, one large obstacle, thin walls, a maze, a varying
+coefficient and a pinned cell, with the issue-28 target (≤ 1.0x CG's iterations).
 """
 
 from __future__ import annotations
@@ -60,7 +70,7 @@ OMEGA_GRID = tuple(round(1.0 + 0.05 * i, 2) for i in range(20))  # 1.0 ... 1.95
 METHODS = ("CG", "IC(0)-PCG", "SSOR-PCG", "AMG-PCG", "DCDM")
 PEERS = METHODS[:-1]
 #: grid dimension, torch device of the network, DCDM's k: set by main() (--dim, --device, --k)
-SETUP = {"dim": 2, "device": "cpu", "k": 2}
+SETUP = {"dim": 2, "device": "cpu", "k": 2, "safeguard": True}
 #: in-script model of --quick: one 24² layout, 5-10 s on one core of the 2-core machine. A weak
 #: model (it may need more iterations than CG): --quick checks the plumbing, not the targets.
 QUICK_TRAINING = {"n": 24, "seed": 1000, "samples": 200, "m": 300, "epochs": 6, "lr": 3e-3}
@@ -174,7 +184,8 @@ def method_options(name: str, model, omega: float) -> dict:
         "IC(0)-PCG": {"method": "pcg", "preconditioner": "ic0"},
         "SSOR-PCG": {"method": "ssor-pcg", "omega": omega},
         "AMG-PCG": {"method": "pcg", "preconditioner": "amg"},
-        "DCDM": {"method": "dcdm", "model": model, "device": SETUP["device"], "k": SETUP["k"]},
+        "DCDM": {"method": "dcdm", "model": model, "device": SETUP["device"], "k": SETUP["k"],
+                 "safeguard": SETUP["safeguard"]},
     }[name]
 
 
@@ -370,7 +381,9 @@ def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: in
         f"unseen layouts ({trained_on}); rtol {RTOL:g} on the true residual "
         f"from x0 = 0, every run checked",
         f"- DCDM model: {origin}, `{model!r}`, the same model at every size; k = {SETUP['k']} "
-        f"previous directions; {device_words()}; maxiter = max(200, "
+        f"previous directions; "
+        + ("safeguarded (the default: IC(0)-PCG beside it)" if SETUP["safeguard"] else
+           "`safeguard=False` (the paper's method)") + f"; {device_words()}; maxiter = max(200, "
         f"{args.dcdm_maxiter_factor:g} x CG's iterations on the same system)",
         training_record(model),
         f"- SSOR-PCG ω: {omega_note}",
@@ -416,6 +429,182 @@ def plot_growth(sizes: list[dict]) -> str:
     return _report.save_figure(fig, "dcdm_growth.png")
 
 
+# ------------------------------------------------------------------ outside the family
+
+OUTSIDE_METHODS = ("CG", "IC(0)-PCG", "DCDM (paper)", "DCDM")
+
+
+def _slab_walls(n: int, dim: int) -> np.ndarray:
+    """One-cell walls every 8 cells along the first axis, 4 cells short of the side walls."""
+    ob = np.zeros((n,) * dim, bool)
+    ob[(slice(8, None, 8),) + (slice(4, n - 4),) * (dim - 1)] = True
+    return ob
+
+
+def _large_obstacle(n: int, dim: int) -> np.ndarray:
+    """One block over the middle half of every axis (5/16..11/16 across the second)."""
+    ob = np.zeros((n,) * dim, bool)
+    ob[(slice(n // 4, 3 * n // 4), slice(5 * n // 16, 11 * n // 16))
+       + (slice(n // 4, 3 * n // 4),) * (dim - 2)] = True
+    return ob
+
+
+def _maze(n: int) -> np.ndarray:
+    """A 2D serpentine: one-cell walls every 4 rows, the 2-cell gap alternating sides."""
+    ob = np.zeros((n, n), bool)
+    for i, row in enumerate(range(4, n - 1, 4)):
+        ob[row, 2:] = i % 2 == 0
+        ob[row, : n - 2] |= i % 2 == 1
+    return ob
+
+
+def outside_problems(n: int, dim: int) -> list[tuple[str, object]]:
+    """The 'outside the family' systems at n cells per side (the first row is in the family)."""
+    pp = us.problems.pressure_poisson
+    rows = [(f"in the family: `pressure_poisson({n}, seed=1)`", pp(n, dim=dim, seed=1))]
+    if dim == 2:
+        coeff = np.exp(np.random.default_rng(0).normal(0.0, 1.5, (n, n)))
+        rows += [
+            ("Dirichlet box (`poisson2d`)", us.problems.poisson2d(n)),
+            ("Dirichlet box, one large obstacle", us.problems.poisson2d(
+                n, obstacle=_large_obstacle(n, 2))),
+            ("Dirichlet box, coefficient e^N(0, 1.5²) per cell",
+             us.problems.poisson2d(n, coeff=coeff)),
+            ("Neumann, one large obstacle", pp(n, obstacle=_large_obstacle(n, 2))),
+            ("Neumann, thin walls every 8 rows", pp(n, obstacle=_slab_walls(n, 2))),
+            ("Neumann, a maze (serpentine)", pp(n, obstacle=_maze(n))),
+            ("random obstacles, one pinned cell (SPD)", pp(n, seed=4, boundary="pinned")),
+        ]
+    else:
+        rows += [
+            ("Dirichlet box (`poisson3d`)", us.problems.poisson3d(n)),
+            ("Neumann, one large obstacle", pp(n, dim=3, obstacle=_large_obstacle(n, 3))),
+            ("Neumann, thin walls every 8 planes", pp(n, dim=3, obstacle=_slab_walls(n, 3))),
+            ("random obstacles, one pinned cell (SPD)",
+             pp(n, dim=3, seed=4, boundary="pinned")),
+        ]
+    return rows
+
+
+def outside_options(name: str, model) -> dict:
+    base = {"method": "dcdm", "model": model, "device": SETUP["device"], "k": SETUP["k"]}
+    return {
+        "CG": {"method": "cg"},
+        "IC(0)-PCG": {"method": "pcg", "preconditioner": "ic0"},
+        "DCDM (paper)": {**base, "safeguard": False},
+        "DCDM": base,
+    }[name]
+
+
+def run_outside_problem(p, model, repeats: int, cap_factor: float) -> dict:
+    """Iterations and the min of ``repeats`` interleaved wall times of each method on ``p``.
+
+    A run that fails its check is not repeated (the paper's DCDM stalling at its cap).
+    """
+    cap = dcdm_maxiter(p, cap_factor)
+    last: dict = {}
+
+    def solver(name):
+        extra = {"maxiter": cap} if name.startswith("DCDM") else {}
+
+        def run():
+            last[name] = us.solve(p, rtol=RTOL, **outside_options(name, model), **extra)
+        return run
+
+    times: dict[str, list[float]] = {name: [] for name in OUTSIDE_METHODS}
+    active = list(OUTSIDE_METHODS)
+    for _ in range(repeats):
+        for name, t in _report.median_times({k: solver(k) for k in active}, 1).items():
+            times[name].append(t)
+        active = [k for k in active if true_residual_ok(p, last[k])[0]]
+    out = {}
+    for name in OUTSIDE_METHODS:
+        r = last[name]
+        ok, rel = true_residual_ok(p, r)
+        out[name] = {"iterations": r.iterations, "time": min(times[name]), "converged": ok,
+                     "status": r.status.name, "rel_residual": rel}
+    out["DCDM"].update(kept=last["DCDM"].info["network_directions"],
+                       applied=last["DCDM"].info["network_applications"],
+                       fallback=last["DCDM"].info["fallback"])
+    out["cap"] = cap
+    return out
+
+
+def summarise_outside(rows: list[tuple[str, int, dict]], args, model, origin: str,
+                      cmd: str) -> tuple[str, list[str]]:
+    """The markdown section and the list of targets missed."""
+    head = ("| problem | n | unknowns | CG | IC(0)-PCG | DCDM (paper) | DCDM (safeguarded) | "
+            "network its used / applied | its / CG | its / IC(0)-PCG | time / CG | "
+            "time / IC(0)-PCG | ≤ 1.0x CG's its |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    lines, missed = [], []
+    for name, n, res in rows:
+        cells_ = []
+        for m in OUTSIDE_METHODS:
+            v = res[m]
+            cell = f"{v['iterations']} its, {v['time']:.3g} s"
+            if not v["converged"]:
+                cell = (f"**not converged** ({v['status']} after {v['iterations']} its, "
+                        f"residual {v['rel_residual']:.1e})")
+            cells_.append(cell)
+        d, cg, ic = res["DCDM"], res["CG"], res["IC(0)-PCG"]
+        ok = d["converged"] and d["iterations"] <= cg["iterations"]
+        if not ok:
+            missed.append(f"{name} at {cells(n)}")
+        lines.append(
+            f"| {name} | {cells(n)} | {res['unknowns']:,} | " + " | ".join(cells_)
+            + f" | {d['kept']} / {d['applied']} | {d['iterations'] / cg['iterations']:.2f} | "
+            f"{d['iterations'] / ic['iterations']:.2f} | {d['time'] / cg['time']:.1f} | "
+            f"{d['time'] / ic['time']:.1f} | {'met' if ok else '**NOT met**'} |")
+    body = "\n".join([
+        f"## DCDM outside its training family ({SETUP['dim']}D, `benchmarks/dcdm.py --outside`"
+        f"{', GPU' if SETUP['device'] != 'cpu' else ''})", "",
+        _report.header(cmd).rstrip(),
+        f"- model: {origin}, `{model!r}` (trained on `pressure_poisson` layouts: Neumann walls, "
+        f"random obstacles, at {'64²' if SETUP['dim'] == 2 else '32³'}); k = {SETUP['k']}; "
+        f"{device_words()}",
+        "- DCDM (paper): `safeguard=False`, equations (1)-(4); DCDM (safeguarded): the default, "
+        "IC(0)-PCG run beside the network, the network dropped once PCG's iterate is closer "
+        "in the energy norm for 3 iterations in a row (or meets the stopping test first); "
+        "maxiter = max(200, "
+        f"{args.dcdm_maxiter_factor:g} x CG's iterations)",
+        f"- rtol {RTOL:g} on the true residual from x0 = 0, every run checked; time: the "
+        f"minimum of {args.repeats} interleaved runs (a run that fails is not repeated), "
+        f"the whole `unisolve.solve` call (IC(0): factorisation + solve)",
+        "- network its used / applied: network directions in the returned iterate (0 = the "
+        "answer is IC(0)-PCG's) / network applications made", "",
+        head, *lines, "",
+    ])
+    return body, missed
+
+
+def main_outside(args, model, origin: str, cmd: str, t_start: float) -> int:
+    sizes = args.sizes if args.sizes_given else ([64] if SETUP["dim"] == 2 else [16, 32])
+    rows = []
+    for n in sizes:
+        for name, p in outside_problems(n, SETUP["dim"]):
+            t0 = time.perf_counter()
+            res = run_outside_problem(p, model, args.repeats, args.dcdm_maxiter_factor)
+            res["unknowns"] = p.n
+            rows.append((name, n, res))
+            print(f"  {cells(n)} {name} ({time.perf_counter() - t0:.0f} s): "
+                  + ", ".join(f"{m} {res[m]['iterations']} its {res[m]['time']:.3g} s"
+                              + ("" if res[m]["converged"] else " NOT CONVERGED")
+                              for m in OUTSIDE_METHODS), flush=True)
+    body, missed = summarise_outside(rows, args, model, origin, cmd)
+    body += ("\nTarget (issue 28 item 1): the safeguarded DCDM converges whenever CG does, in "
+             "≤ 1.0x CG's iterations: "
+             + ("met on every row." if not missed else f"**NOT met** on {', '.join(missed)}.")
+             + f"\n\nRun time: {time.perf_counter() - t_start:.0f} s.\n")
+    print(body)
+    if any(not res[m]["converged"] for _, _, res in rows for m in ("CG", "IC(0)-PCG")):
+        print("a classical peer did not converge: docs/ left untouched", file=sys.stderr)
+        return 1
+    if not args.no_write:
+        _report.write_section(args.section, body)
+    return 0
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -430,8 +619,9 @@ def _omega(text: str):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256],
-                    help="cells per side (default 64 128 256)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None,
+                    help="cells per side (default 64 128 256; with --outside 64, or 16 32 "
+                         "with --dim 3)")
     ap.add_argument("--layouts", type=int, default=3,
                     help="unseen obstacle layouts, seeds 1..N (default 3)")
     ap.add_argument("--repeats", type=int, default=3, help="timing repeats, median (default 3)")
@@ -456,13 +646,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--section", default=None,
                     help="BENCHMARKS.md section (default dcdm; dcdm-gpu / dcdm-3d with "
                          "--device / --dim 3); the figures are drawn for 'dcdm' only")
+    ap.add_argument("--plain", action="store_true",
+                    help="the main table's DCDM without the safeguard (safeguard=False, the "
+                         "paper's method)")
+    ap.add_argument("--outside", action="store_true",
+                    help="the 'outside the family' table instead: Dirichlet boxes, hand-made "
+                         "masks, varying coefficients, a pinned cell; CG, IC(0)-PCG, the "
+                         "paper's DCDM and the safeguarded one")
     _report.add_write_options(ap)
     args = ap.parse_args(argv)
-    SETUP.update(dim=args.dim, device=args.device, k=args.k)
+    args.sizes_given = args.sizes is not None
+    if args.sizes is None:
+        args.sizes = [64, 128, 256]
+    SETUP.update(dim=args.dim, device=args.device, k=args.k, safeguard=not args.plain)
     if args.section is None:
         args.section = "-".join(["dcdm"] + ["3d"] * (args.dim == 3)
                                 + ["gpu"] * (args.device != "cpu")
-                                + [f"k{args.k}"] * (args.k != 2))
+                                + [f"k{args.k}"] * (args.k != 2)
+                                + ["outside"] * args.outside)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -486,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
                          "the benchmark is on unseen layouts only")
     print(f"model: {origin} {model!r}; torch threads {torch.get_num_threads()}", flush=True)
     warm_up(model)
+    if args.outside:
+        return main_outside(args, model, origin, cmd, t_start)
     sizes = []
     for n in args.sizes:
         print(f"{cells(n)}:", flush=True)

@@ -310,7 +310,9 @@ def with_net(net: DCDMNet) -> DCDM:
 @pytest.mark.parametrize("boundary", ["pinned", "neumann"])
 def test_identity_network_reproduces_cg(boundary):
     p = us.problems.pressure_poisson(16, seed=0, boundary=boundary)
-    r = us.solve(p, method="dcdm", model=with_net(IdentityNet(2)), rtol=1e-12, maxiter=30)
+    # safeguard=False: the paper's method (the safeguard would return IC(0)-PCG's iterates)
+    r = us.solve(p, method="dcdm", model=with_net(IdentityNet(2)), rtol=1e-12, maxiter=30,
+                 safeguard=False)
     cg = us.solve(p, method="cg", residual="true", rtol=1e-12, maxiter=30)
     ours, ref = np.array(r.residuals), np.array(cg.residuals)
     assert len(ours) == len(ref) == 31
@@ -319,7 +321,8 @@ def test_identity_network_reproduces_cg(boundary):
     np.testing.assert_allclose(ours, ref, rtol=5e-7, atol=0)
     np.testing.assert_allclose(r.x, cg.x, rtol=0, atol=1e-5 * np.abs(cg.x).max())
     # without (2) the same directions give steepest descent, far from CG
-    sd = us.solve(p, method="dcdm", model=with_net(IdentityNet(2)), k=0, maxiter=30)
+    sd = us.solve(p, method="dcdm", model=with_net(IdentityNet(2)), k=0, maxiter=30,
+                  safeguard=False)
     assert sd.residuals[-1] > 2 * ref[-1]
 
 
@@ -329,6 +332,7 @@ def test_float64_residual_network_reproduces_cg_to_rounding(k, boundary):
     p = us.problems.pressure_poisson(16, seed=0, boundary=boundary)
     net = ResidualOracle(p)
     r = us.solve(p, method="dcdm", model=with_net(net), k=k, rtol=1e-12, maxiter=30,
+                 safeguard=False,
                  callback=net.see)
     cg = us.solve(p, method="cg", residual="true", rtol=1e-12, maxiter=30)
     np.testing.assert_allclose(r.residuals, cg.residuals, rtol=1e-10, atol=0)
@@ -348,6 +352,7 @@ def test_recorded_residuals_are_true_residuals_and_line_search_is_exact(tiny_mod
     p = us.problems.pressure_poisson(16, seed=5, boundary="pinned")
     states = []
     r = us.solve(p, method=tiny_model, rtol=1e-8, maxiter=25, keep_directions=True,
+                 safeguard=False,
                  callback=lambda s: states.append((s.iteration, np.array(s.x), s.residual)))
     assert r.method == "dcdm" and r.status is Status.MAX_ITER and r.iterations == 25
     assert [s[0] for s in states] == list(range(26))
@@ -372,6 +377,7 @@ def test_residual_stays_true_at_the_rounding_floor():
     p = us.problems.pressure_poisson(12, seed=0, boundary="pinned")
     states = []
     r = us.solve(p, method="dcdm", model=with_net(IdentityNet(2)), rtol=1e-22, maxiter=150,
+                 safeguard=False,
                  callback=lambda s: states.append((np.array(s.x), s.residual)))
     assert r.status is Status.MAX_ITER
     bnorm = np.linalg.norm(p.b)
@@ -388,13 +394,16 @@ def _a_cosine(A, u, v) -> float:
 
 def test_consecutive_directions_are_a_orthogonal(tiny_model):
     p = us.problems.pressure_poisson(16, seed=5, boundary="pinned")
-    r = us.solve(p, method="dcdm", model=tiny_model, maxiter=40, keep_directions=True)
+    # the paper's method (2): the safeguard would hand this weak network's solve to IC(0)-PCG
+    r = us.solve(p, method="dcdm", model=tiny_model, maxiter=40, keep_directions=True,
+                 safeguard=False)
     D = r.info["directions"]
     assert len(D) == r.iterations == 40
     assert max(_a_cosine(p.A, D[i], D[i - 1]) for i in range(1, len(D))) <= 1e-8
     assert max(_a_cosine(p.A, D[i], D[i - 2]) for i in range(2, len(D))) <= 1e-8  # k = 2
     # with k = 1 only the last one is removed: a network is not CG, the one before is not
-    r1 = us.solve(p, method="dcdm", model=tiny_model, k=1, maxiter=40, keep_directions=True)
+    r1 = us.solve(p, method="dcdm", model=tiny_model, k=1, maxiter=40, keep_directions=True,
+                  safeguard=False)
     D1 = r1.info["directions"]
     assert max(_a_cosine(p.A, D1[i], D1[i - 1]) for i in range(1, len(D1))) <= 1e-8
     assert max(_a_cosine(p.A, D1[i], D1[i - 2]) for i in range(2, len(D1))) > 1e-4
