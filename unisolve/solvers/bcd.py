@@ -80,6 +80,7 @@ _HISTORY_CHUNK = 100_000  # the numba loop's history arrays start this long and 
 _WS_MIN = 100  # a working set grows by at least this many coordinates (or doubles)
 _WS_NEAR = 1.0  # candidates: |∇ᵢf| ≥ _WS_NEAR·λ at xᵢ = 0 (1: the violators only)
 _WS_ROUND = 50  # at most this many updates per coordinate of W between exact gradients
+_WS_KEEP = 0.9  # a zero leaves W when |∇ᵢf| < _WS_KEEP·λ at an exact gradient (0: never)
 _WS_INNER = 0.1  # the loop on W runs until its measure is this fraction of the outer one
 _REFRESH_MIN, _REFRESH_PER_ROW = 10_000, 100  # exact ∇f every max(MIN, PER_ROW·m) updates
 
@@ -336,7 +337,8 @@ def bcd(
         Only for the numba loop (one coordinate, gs-s / gs-r / gs-q, least squares with
         the elastic net, no callback; else a ValueError): run the greedy rule on a working
         set W — the nonzeros and the coordinates whose prox step is nonzero at an exact
-        gradient (W at most doubles per round) — with the Gram block (AᵀA)_WW, O(|W|) per
+        gradient (W at most doubles per round; zeros with |∇ᵢf| < 0.9λ leave it) — with
+        the Gram block (AᵀA)_WW, O(|W|) per
         update instead of O(n), and recompute ∇f exactly (and grow W) whenever the
         measure on W has dropped tenfold. The greedy choice is the full one as long as
         no coordinate outside W becomes a violator between two exact gradients; the
@@ -649,9 +651,10 @@ def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
     """:func:`_greedy_prox_kernel` on a growing working set W (``working_set=True``).
 
     Outer step: ∇f and F exactly from x, every coordinate's prox step (one pass over n),
-    the exact measure; stop when it passes the test; else W ← W ∪ {xᵢ ≠ 0} ∪ {dᵢ ≠ 0}
-    (the violators of largest |∇ᵢf| first, at most max(_WS_MIN, |W|) of them; W only
-    grows, so (AᵀA)_WW grows by the new columns A_Wᵀ A_new). Inner: the numba loop on W
+    the exact measure; stop when it passes the test; else drop from W the zeros with
+    |∇ᵢf| < _WS_KEEP·λ, and W ← W ∪ {xᵢ ≠ 0} ∪ {dᵢ ≠ 0} (the violators of largest |∇ᵢf|
+    first, at most max(_WS_MIN, |W|) of them); (AᵀA)_WW keeps the rows and columns that
+    stay and grows by the new columns A_Wᵀ A_new. Inner: the numba loop on W
     with (AᵀA)_WW as its Gram store (no misses), until the measure on W is _WS_INNER of
     the outer one (or half the threshold). When (AᵀA)_WW would not fit in _GRAM_BYTES
     the plain numba loop over all n takes over (with a RuntimeWarning)."""
@@ -690,6 +693,11 @@ def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
             code = None
         if code is not None:
             break
+        if _WS_KEEP > 0 and W.size:  # drop from W the zeros well inside |∇ᵢf| < _WS_KEEP·λ
+            keep = (x[W] != 0) | (np.abs(g[W]) >= _WS_KEEP * l1)
+            if not keep.all():
+                in_w[W[~keep]] = False
+                W, G = W[keep], G[np.ix_(keep, keep)]
         # the nonzeros, then the violators (dᵢ ≠ 0; |∇ᵢf| ≥ _WS_NEAR·λ) of largest
         # |∇ᵢf| — at most max(_WS_MIN, |W|) of those: W at most doubles per round
         out = ~in_w
