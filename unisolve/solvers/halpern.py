@@ -147,6 +147,77 @@ def _positive(name: str, value: Any) -> float:
     return float(value)
 
 
+#: restart rules of :func:`halpern` and :func:`vr_halpern`
+RESTARTS = ("none", "fixed", "adaptive")
+#: the adaptive rule's factors, cuPDLPx's defaults (Lu, Peng and Yang 2025): a restart when
+#: the fixed-point residual has fallen to 0.2 × its value at the anchor (sufficient decay),
+#: or to 0.5 × and grew since the last check (necessary decay, no local progress)
+RESTART_BETA, RESTART_NECESSARY = 0.2, 0.5
+
+
+def _restart_rule(restart: Any, restart_every: Any, restart_beta: Any,
+                  restart_necessary: Any, reflect: Any) -> tuple[str, float, float, float,
+                                                                  float]:
+    """Checked (kind, K, β, β_n, ρ); β_n = 0 switches the necessary-decay rule off."""
+    if not isinstance(restart, str) or restart not in RESTARTS:
+        raise ValueError(f"restart must be one of {RESTARTS}, got {restart!r}")
+    every = math.inf
+    if restart == "fixed":
+        if restart_every is None:
+            raise ValueError("restart='fixed' needs restart_every=K, the epochs between "
+                             "restarts (K > 0)")
+        every = _positive("restart_every", restart_every)
+    elif restart_every is not None:
+        raise ValueError(f"restart_every is for restart='fixed', got restart={restart!r}")
+    for name, v in (("restart_beta", restart_beta), ("restart_necessary", restart_necessary)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not (
+                0 < v < 1 or (name == "restart_necessary" and v == 0)):
+            raise ValueError(f"{name} must be a residual factor in (0, 1) (e.g. "
+                             f"{RESTART_BETA if name == 'restart_beta' else RESTART_NECESSARY}"
+                             f"), got {v!r}")
+    if restart_necessary and restart_necessary < restart_beta:
+        raise ValueError(f"restart_necessary ({restart_necessary}) must be ≥ restart_beta "
+                         f"({restart_beta}) or 0 (off): the necessary decay is the weaker one")
+    if isinstance(reflect, (bool, np.bool_)):
+        rho = 1.0 if reflect else 0.5
+    elif isinstance(reflect, (int, float, np.floating)) and 0.5 <= reflect <= 1:
+        rho = float(reflect)
+    else:
+        raise ValueError(f"reflect must be True, False or a reflection coefficient ρ in "
+                         f"[0.5, 1] (0.5: plain Halpern, 1: 2T − I), got {reflect!r}")
+    return restart, every, float(restart_beta), float(restart_necessary), rho
+
+
+class _Restarter:
+    """Decides, from the residual at each check, when the anchor moves (see :func:`halpern`)."""
+
+    def __init__(self, kind: str, every: float, beta: float, necessary: float) -> None:
+        self.kind, self.every, self.beta, self.necessary = kind, every, beta, necessary
+        self.epochs: list[float] = []
+        self.r_anchor = self.r_prev = self.e_anchor = math.nan
+
+    def anchor(self, r: float, epoch: float) -> None:
+        self.r_anchor = self.r_prev = r
+        self.e_anchor = epoch
+
+    def due(self, r: float, epoch: float) -> bool:
+        """Whether to restart at the point of residual r; records the epoch if so."""
+        if self.kind == "none":
+            return False
+        if self.kind == "fixed":
+            hit = epoch - self.e_anchor >= self.every  # every K epochs
+        else:
+            # sufficient decay: r ≤ β r(anchor); necessary decay and no local progress:
+            # r ≤ β_n r(anchor) and r > r(previous check)
+            hit = r <= self.beta * self.r_anchor or (
+                r <= self.necessary * self.r_anchor and r > self.r_prev)
+        self.r_prev = r
+        if hit:
+            self.anchor(r, epoch)
+            self.epochs.append(epoch)
+        return hit
+
+
 def _done(tr: _Tracker, z: np.ndarray, status: Status, name: str, steps: int,
           **info: Any) -> Result:
     return tr.monitor.result(z, status, name, oracle_calls=tr.calls, epochs=list(tr.epochs),
@@ -246,96 +317,246 @@ def halpern(
     x0: Any = None,
     callback: Callable[[IterationState], Any] | None = None,
     max_epochs: float | None = None,
+    operator: str = "resolvent",
+    restart: str = "none",
+    restart_every: float | None = None,
+    restart_beta: float = RESTART_BETA,
+    restart_necessary: float = RESTART_NECESSARY,
+    reflect: bool | float = False,
 ) -> Result:
-    """Halpern iteration z_{k+1} = λ_k z₀ + (1 − λ_k) T(z_k), λ_k = 1/(k + 2).
+    """Halpern iteration z_{k+1} = λ_k z₀ + (1 − λ_k) T(z_k), λ_k = 1/(k + 2), with restarts.
 
     For a nonexpansive T with a fixed point z*, ‖z_k − T(z_k)‖ ≤ 2‖z₀ − z*‖/(k + 1)
     (Lieder 2021): the last iterate converges at the optimal O(1/k) rate, where the
     Krasnosel'skii–Mann / Picard iterates may cycle (a rotation).
 
+    Restarts (Lu and Yang 2024, restarted Halpern PDHG; cuPDLPx, Lu, Peng and Yang 2025):
+    the anchor z₀ becomes the current iterate and λ starts again at 1/2. Why it pays: the
+    bound above holds for every fixed point z*, so with the nearest one it reads
+    ‖z_k − T z_k‖ ≤ 2 dist(z₀, Fix T)/(k + 1), and a restart replaces dist(z₀, Fix T) by
+    dist(z_k, Fix T). When the problem is sharp, dist(z, Fix T) ≤ κ‖z − T(z)‖ (a
+    strongly monotone or a polyhedral problem: a linear program, a matrix game), this is
+    ‖z_k − T z_k‖ ≤ 2κ‖z₀ − T z₀‖/(k + 1): the residual has fallen by β after at most
+    ⌈2κ/β⌉ steps of every cycle, whatever the anchor, i.e. linear convergence, where the
+    plain iteration is O(1/k) (anchoring even slows a contraction to O(1/k)).
+    ``restart="adaptive"`` restarts at z_k when, with r = ‖z − T(z)‖ (free: T(z_k) is
+    the step's own evaluation) and r̂ its value at the anchor,
+
+    * sufficient decay: r(z_k) ≤ β r̂ (``restart_beta``, default 0.2), or
+    * necessary decay and no local progress: r(z_k) ≤ β_n r̂ and r(z_k) > r(z_{k−1})
+      (``restart_necessary``, default 0.5; 0 switches it off).
+
+    The first keeps the cycle's guaranteed decay β without knowing κ (the cycle ends
+    once the O(1/k) bound has bought a factor β); the second ends a cycle whose residual
+    has already fallen by β_n and started to rise, where waiting for β would waste
+    steps (on a rotation the residual oscillates, |sin((k + 1)θ/2)|/((k + 1) sin(θ/2))
+    × r̂, and its first local minimum is the point to restart from). These are
+    cuPDLPx's first two criteria with its defaults (its third, a cycle longer than
+    0.36 × all iterations, is not used); with ``restart_necessary=0`` the rule is
+    :func:`eag`'s ``restart=β``. ``restart="fixed"`` restarts every ``restart_every``
+    epochs (Lu and Yang's fixed-frequency scheme: linear once K ≥ 2κ/β steps, which
+    needs κ).
+
     Parameters
     ----------
     problem : FixedPointProblem or FiniteSumProblem
-        T is the problem's map, or for 0 ∈ F(z) + N_C(z) the resolvent
-        J_{η(F+N_C)} (exact LU solve when C = Rᵈ, else solved to 1e-13 by contracting
-        projected steps; each full F it needs is n oracle calls).
+        T is the problem's map, or for 0 ∈ F(z) + N_C(z) the map chosen by
+        ``operator``.
     step : float, optional
-        η of the resolvent (monotone problems only); default 1/L, L = ‖M‖₂. The proven
-        range is η ∈ (0, ∞): J_{η(F+N_C)} is firmly nonexpansive for every η > 0 when F
-        is monotone, so Halpern's bound holds; 1/L balances the resolvent's cost (its
-        inner contraction factor depends on ηL) against progress per step.
+        η of T (monotone problems only). ``"resolvent"``: default 1/L, L = ‖M‖₂; the
+        proven range is η ∈ (0, ∞): J_{η(F+N_C)} is firmly nonexpansive for every η > 0
+        when F is monotone, so Halpern's bound holds; 1/L balances the resolvent's cost
+        (its inner contraction factor depends on ηL) against progress per step.
+        ``"pdhg"``: τ = σ = η, default 0.9/L, strictly inside PDHG's τσ‖A‖² < 1
+        (L = ‖A‖₂ for a game). ``"extragradient"``: default 0.9/L, EG's range η < 1/L.
     rtol, atol : float
         Stop when the residual ≤ max(rtol·residual(z₀), atol). The residual is
         ‖z − T(z)‖ for fixed points, ‖z − Π(z − F(z))‖ for inclusions.
     maxiter, x0, callback
-        As for every method; ``x0`` is also the anchor z₀.
+        As for every method; ``x0`` is also the first anchor z₀.
     max_epochs : float, optional
         Budget in oracle calls / n (inclusions).
+    operator : {"resolvent", "pdhg", "extragradient"}
+        T for an inclusion. ``"resolvent"``: J_{η(F+N_C)} (exact LU solve when C = Rᵈ,
+        else solved to 1e-13 by contracting projected steps; each full F it needs is n
+        oracle calls). ``"pdhg"`` (a bilinear game, F(x, y) = (Ay + a, −Aᵀx + b) over
+        C_x × C_y): x⁺ = Π(x − η(Ay + a)), y⁺ = Π(y + η(Aᵀ(2x⁺ − x) − b)), one full F per
+        step; firmly nonexpansive in the norm of P = [[I/η, −A], [−Aᵀ, I/η]] (Chambolle
+        and Pock; He and Yuan), which is what restarted Halpern PDHG uses; the restart
+        test here measures r in the Euclidean norm. ``"extragradient"``:
+        T(z) = Π(z − ηF(Π(z − ηF(z)))), two full F per step, any monotone Lipschitz F;
+        not known to be nonexpansive off the unconstrained normal case (there its
+        eigenvalues 1 − iησ − η²σ² have modulus ≤ 1 for ησ ≤ 1): measured, not proven.
+    restart : {"none", "fixed", "adaptive"}
+        ``"none"`` (default): the anchor stays z₀ (the paper's method).
+    restart_every : float, optional
+        K > 0, the epochs between restarts for ``restart="fixed"`` (T evaluations for a
+        :class:`FixedPointProblem`).
+    restart_beta, restart_necessary : float
+        β ∈ (0, 1) and β_n ∈ [β, 1) (or 0: off) of ``restart="adaptive"``.
+    reflect : bool or float
+        The reflected variant: z_{k+1} = λ_k z₀ + (1 − λ_k)((1 − ρ)z_k + ρ(2T(z_k) − z_k)),
+        Halpern on (1 − ρ)I + ρ(2T − I). ``True`` is ρ = 1, Halpern on 2T − I (cuPDLPx's
+        default reflection coefficient γ = 1); ``False`` is ρ = 1/2, plain Halpern; a
+        float gives ρ ∈ [1/2, 1]. 2T − I is nonexpansive when T is firmly nonexpansive
+        (the resolvent; PDHG in its norm), so the O(1/k) bound holds for the reflected
+        map too, with steps up to twice as long.
 
     Returns
     -------
     Result
         ``status`` is ``DIVERGED`` with ``info["message"]`` when T is seen to expand a
-        distance (‖T(z_k) − T(z₀)‖ > ‖z_k − z₀‖): it is not nonexpansive, and Halpern's
-        guarantee is void. ``info``: ``oracle_calls``, ``epochs``, ``steps``.
+        distance (‖T(z_k) − T(z₀)‖ > ‖z_k − z₀‖, fixed-point problems): it is not
+        nonexpansive, and Halpern's guarantee is void. ``info``: ``oracle_calls``,
+        ``epochs``, ``steps``; with ``restart`` other than ``"none"`` or ``reflect``:
+        ``restart_rule``, ``restarts`` (how many, as :func:`eag` counts them),
+        ``restart_epochs`` (the epoch of each), ``reflect`` (ρ).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``restart`` or ``operator``; K ≤ 0; β ∉ (0, 1); ρ ∉ [1/2, 1].
 
     Examples
     --------
     >>> import numpy as np, unisolve as us
-    >>> from unisolve.problems.monotone import FixedPointProblem
+    >>> from unisolve.problems.monotone import FixedPointProblem, bilinear_game
     >>> c, s = np.cos(1.0), np.sin(1.0); R = np.array([[c, -s], [s, c]])
     >>> p = FixedPointProblem(lambda z: R @ (z - 1.0) + 1.0, np.zeros(2))  # rotation about 𝟙
     >>> r = us.solve(p, method="halpern", maxiter=99, rtol=0.0)
     >>> bool(r.residuals[-1] <= 2 * np.linalg.norm(p.z0 - 1.0) / 100)
     True
+    >>> g = bilinear_game(np.random.default_rng(1).standard_normal((5, 5)))
+    >>> r = us.solve(g, method="halpern", operator="pdhg", restart="adaptive", reflect=True,
+    ...              rtol=1e-10, maxiter=5000)
+    >>> r.converged, bool(g.meta["gap"](r.x) < 1e-8), r.info["restarts"] > 0
+    (True, True, True)
     """
     name = "halpern"
+    kind, every, beta, necessary, rho = _restart_rule(restart, restart_every, restart_beta,
+                                                      restart_necessary, reflect)
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
+    rs = _Restarter(kind, every, beta, necessary)
     if isinstance(problem, FixedPointProblem):
         if step is not None:
             raise ValueError("step is the resolvent's η: it applies to monotone inclusions, "
                              "not to a FixedPointProblem (scale T yourself)")
-        return _halpern_map(problem, rtol, atol, maxiter, x0, callback)
+        if operator != "resolvent":
+            raise ValueError("operator chooses T for a monotone inclusion; a "
+                             "FixedPointProblem brings its own T")
+        return _halpern_map(problem, rtol, atol, maxiter, x0, callback, rs, rho)
     z, tr = _setup(problem, name, rtol, atol, maxiter, callback, x0, max_epochs, 1.0)
-    eta = 1.0 / problem.lipschitz if step is None else _positive("step", step)
+    T, eta = _fixed_point_map(problem, operator, step)
     z0 = z.copy()
     status = tr.record(z)
-    k = 0
+    k = j = 0  # j: steps since the anchor was set
     while status is None:
-        Jz, full = problem.resolvent(z, eta)
+        Tz, full = T(z)
         tr.calls += full * problem.n
-        lam = 1.0 / (k + 2)
-        z = lam * z0 + (1.0 - lam) * Jz  # z_{k+1} = λ_k z₀ + (1 − λ_k) J(z_k)
+        if kind != "none":
+            r = float(np.linalg.norm(z - Tz))  # fixed-point residual ‖z_k − T(z_k)‖
+            if k == 0:
+                rs.anchor(r, tr.calls / problem.n)
+            elif rs.due(r, tr.calls / problem.n):  # new anchor z₀ ← z_k, λ from 1/2
+                z0, j = z.copy(), 0
+        lam = 1.0 / (j + 2)
+        # (1 − ρ)z_k + ρ(2T(z_k) − z_k); ρ = 1/2 is T(z_k) itself
+        w = Tz if rho == 0.5 else (1.0 - 2.0 * rho) * z + (2.0 * rho) * Tz
+        z = lam * z0 + (1.0 - lam) * w  # z_{k+1} = λ_j z₀ + (1 − λ_j) w
         k += 1
+        j += 1
         status = tr.record(z)
-    return _done(tr, z, status, name, k, step=eta)
+    extra = _restart_info(rs, rho)
+    if operator != "resolvent":
+        extra["operator"] = operator
+    return _done(tr, z, status, name, k, step=eta, **extra)
+
+
+#: the maps T that :func:`halpern` iterates on an inclusion
+OPERATORS = ("resolvent", "pdhg", "extragradient")
+
+
+def _restart_info(rs: _Restarter, rho: float) -> dict[str, Any]:
+    if rs.kind == "none" and rho == 0.5:
+        return {}
+    return {"restart_rule": rs.kind, "restarts": len(rs.epochs),
+            "restart_epochs": list(rs.epochs),
+            "reflect": rho}
+
+
+def _fixed_point_map(problem: FiniteSumProblem, operator: str,
+                     step: float | None) -> tuple[Callable, float]:
+    """(T, η): T(z) -> (T(z), full F evaluations) for :func:`halpern` on an inclusion."""
+    L = problem.lipschitz
+    if operator == "resolvent":
+        eta = 1.0 / L if step is None else _positive("step", step)
+        return (lambda z: problem.resolvent(z, eta)), eta
+    eta = EG_STEP / L if step is None else _positive("step", step)
+    M, _, q, _, seg = _arrays(problem)
+    if operator == "extragradient":
+        def extragradient(z: np.ndarray) -> tuple[np.ndarray, int]:
+            half, out = np.empty_like(z), np.empty_like(z)
+            kernels.project(z - eta * (M @ z + q), seg, half)  # z_h = Π(z − ηF(z))
+            kernels.project(z - eta * (M @ half + q), seg, out)  # T z = Π(z − ηF(z_h))
+            return out, 2
+        return extragradient, eta
+    c = problem.constraint
+    m = int(c.bounds[1]) if isinstance(c, Product) and len(c.sets) == 2 else -1
+    A = M[:m, m:] if m > 0 else None
+    if A is None or np.any(M[:m, :m]) or np.any(M[m:, m:]) or not np.array_equal(
+            M[m:, :m], -A.T):
+        raise ValueError("operator='pdhg' needs a bilinear game: F(x, y) = (Ay + a, −Aᵀx + b) "
+                         "over a Product of two sets (bilinear_game, matrix_game); use "
+                         "operator='resolvent' or 'extragradient' otherwise")
+    A, AT = np.ascontiguousarray(A), np.ascontiguousarray(A.T)
+    d = problem.dim
+    seg_x, seg_y = _segments(c.sets[0], m), _segments(c.sets[1], d - m)
+    qx, qy = q[:m], q[m:]
+
+    def pdhg(z: np.ndarray) -> tuple[np.ndarray, int]:
+        x, y = z[:m], z[m:]
+        out = np.empty_like(z)
+        kernels.project(x - eta * (A @ y + qx), seg_x, out[:m])  # x⁺ = Π(x − ηF_x(x, y))
+        # y⁺ = Π(y − ηF_y(2x⁺ − x, y)), F_y(x, y) = −Aᵀx + b
+        kernels.project(y - eta * (qy - AT @ (2.0 * out[:m] - x)), seg_y, out[m:])
+        return out, 1  # Ay and Aᵀx̄: the two halves of one F
+    return pdhg, eta
 
 
 def _halpern_map(problem: FixedPointProblem, rtol: float, atol: float, maxiter: int,
-                 x0: Any, callback: Any) -> Result:
+                 x0: Any, callback: Any, rs: _Restarter, rho: float) -> Result:
     z0 = problem.z0.copy() if x0 is None else _start(problem, x0)
     Tz0 = problem.apply(z0.copy(), "z0")  # T's output checked on every call (shape, type)
     r0 = float(np.linalg.norm(z0 - Tz0))
     monitor = IterationMonitor(r0, rtol, atol, maxiter, callback)
     z, Tz = z0.copy(), Tz0
     status = monitor.start(z, r0)
-    calls, k, message = 1, 0, None
+    rs.anchor(r0, 1)
+    calls, k, j, message = 1, 0, 0, None
     while status is None:
-        lam = 1.0 / (k + 2)
-        z = lam * z0 + (1.0 - lam) * Tz
+        lam = 1.0 / (j + 2)
+        w = Tz if rho == 0.5 else (1.0 - 2.0 * rho) * z + (2.0 * rho) * Tz
+        z = lam * z0 + (1.0 - lam) * w  # z_{k+1} = λ_j z₀ + (1 − λ_j)((1 − ρ)z_k + ρ(2Tz_k − z_k))
         Tz = problem.apply(z, f"z_{k + 1}")
         calls += 1
         k += 1
+        j += 1
         dz = float(np.linalg.norm(z - z0))
         dT = float(np.linalg.norm(Tz - Tz0))
-        status = monitor.step(z, np.linalg.norm(z - Tz))
+        r = float(np.linalg.norm(z - Tz))
+        status = monitor.step(z, r)
         if status is None and dT > (1.0 + 1e-8) * dz + 1e-14 * max(1.0, dz):
             status = Status.DIVERGED
             message = (f"T is not nonexpansive: ‖T(z_k) − T(z₀)‖ / ‖z_k − z₀‖ = {dT / dz:.4g} "
                        f"> 1 at k = {k}; Halpern needs ‖T(u) − T(v)‖ ≤ ‖u − v‖ (rescale an "
                        "L-Lipschitz map, e.g. T/L, or average it: (1 − a)I + aT)")
+        elif status is None and rs.due(r, calls):  # new anchor z₀ ← z_k, λ from 1/2
+            z0, Tz0, j = z.copy(), Tz, 0
     info: dict[str, Any] = {"oracle_calls": calls, "epochs": list(range(len(monitor.residuals)))}
     if message:
         info["message"] = message
+    info.update(_restart_info(rs, rho))
     return monitor.result(z, status, "halpern", steps=k, **info)
 
 
@@ -356,6 +577,11 @@ def vr_halpern(
     seed: int | None = 0,
     max_epochs: float | None = None,
     check_every: float = 1.0,
+    restart: str = "none",
+    restart_every: float | None = None,
+    restart_beta: float = RESTART_BETA,
+    restart_necessary: float = RESTART_NECESSARY,
+    reflect: bool | float = False,
 ) -> Result:
     """Variance-reduced Halpern (Cai et al. 2024): Algorithm 1 (PAGE) or 2 (inexact, VR-FRB).
 
@@ -393,12 +619,22 @@ def vr_halpern(
         Budget in oracle calls / n.
     check_every : float
         Epochs between residual checkpoints.
+    restart, restart_every, restart_beta, restart_necessary
+        As for :func:`halpern`; the rule is tested at the residual checkpoints (every
+        ``check_every`` epochs) on the operator residual ‖z − Π(z − F(z))‖ they record,
+        and a restart sets z₀ ← z and the step count k ← 0 (so λ_k, PAGE's p_k — a full
+        F at the next two steps — and Algorithm 2's inner length start again).
+    reflect : bool or float
+        Variant 2 only: (1 − ρ)z_k + ρ(2J̃(z_k) − z_k) in place of J̃(z_k), as for
+        :func:`halpern`. For variant 1 it would only scale the step (the reflected
+        forward step z − 2ρηg_k), so it is refused there: give ``step`` instead.
 
     Returns
     -------
     Result
         ``info``: ``oracle_calls``, ``epochs``, ``steps`` (outer iterations), ``step``,
-        and for variant 2 ``inner_steps`` (total VR-FRB steps).
+        and for variant 2 ``inner_steps`` (total VR-FRB steps); with restarts or
+        reflection ``restart_rule``, ``restarts``, ``restart_epochs``, ``reflect`` (ρ).
 
     Examples
     --------
@@ -413,20 +649,38 @@ def vr_halpern(
         raise ValueError(f"variant must be 1 (Algorithm 1, PAGE) or 2 (Algorithm 2, inexact "
                          f"Halpern with VR-FRB), got {variant!r}")
     name = "vr-halpern"
+    kind, every, beta, necessary, rho = _restart_rule(restart, restart_every, restart_beta,
+                                                      restart_necessary, reflect)
+    rs = _Restarter(kind, every, beta, necessary)
+    if variant == 1 and rho != 0.5:
+        raise ValueError("reflect is for variant=2: with variant=1 the reflected step "
+                         "z − 2ρηg is the same method with step 2ρη (give step instead)")
     z, tr = _setup(problem, name, rtol, atol, maxiter, callback, x0, max_epochs, check_every)
     rng = np.random.default_rng(seed)
     if variant == 1:
         if inner_step is not None:
             raise ValueError("inner_step is for variant=2 (the VR-FRB inner loop)")
-        return _algorithm1(problem, z, tr, rng, step, batch)
+        return _algorithm1(problem, z, tr, rng, step, batch, rs)
     if batch is not None:
         raise ValueError("batch is for variant=1 (the PAGE estimator)")
     return _algorithm2(problem, z, tr, rng, step, inner_step,
-                       _positive("inner_factor", inner_factor))
+                       _positive("inner_factor", inner_factor), rs, rho)
+
+
+def _restart_check(tr: _Tracker, rs: _Restarter, seen: int) -> tuple[bool, int]:
+    """(restart now?, checkpoints seen): the rule on each new checkpoint's residual."""
+    if rs.kind == "none" or len(tr.epochs) == seen:
+        return False, seen
+    r, epoch = tr.monitor.residuals[-1], tr.epochs[-1]
+    if seen == 0:
+        rs.anchor(r, epoch)
+        return False, len(tr.epochs)
+    return rs.due(r, epoch), len(tr.epochs)
 
 
 def _algorithm1(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
-                rng: np.random.Generator, step: float | None, batch: int | None) -> Result:
+                rng: np.random.Generator, step: float | None, batch: int | None,
+                rs: _Restarter) -> Result:
     n = problem.n
     b = max(1, math.isqrt(n)) if batch is None else batch
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= n:
@@ -438,7 +692,8 @@ def _algorithm1(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
     g = np.zeros_like(z)
     z_prev = z.copy()
     status = tr.record(z)
-    k = pos = 0
+    k = pos = seen = done = 0  # done: steps before the last restart
+    _, seen = _restart_check(tr, rs, seen)
     toss = bu = np.zeros(0)
     while status is None:
         if pos == toss.size:
@@ -447,12 +702,18 @@ def _algorithm1(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
         k, tr.calls, pos = kernels.page_chunk(M, MT, q, cols, seg, z0, z, z_prev, g, k,
                                               tr.calls, stop, eta, toss, bu, pos)
         status = tr.tick(z)
-    return _done(tr, z, status, "vr-halpern", k, step=eta, variant=1, batch=b)
+        due, seen = _restart_check(tr, rs, seen)
+        if due:  # new anchor z₀ ← z, k ← 0
+            z0[:] = z
+            done, k = done + k, 0
+    return _done(tr, z, status, "vr-halpern", done + k, step=eta, variant=1, batch=b,
+                 **_restart_info(rs, 0.5))
 
 
 def _algorithm2(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
                 rng: np.random.Generator, step: float | None,
-                inner_step: float | None, inner_factor: float) -> Result:
+                inner_step: float | None, inner_factor: float, rs: _Restarter,
+                rho: float) -> Result:
     n = problem.n
     c = math.sqrt(n) / problem.lipschitz_avg if step is None else _positive("step", step)
     p = 1.0 / n
@@ -464,7 +725,8 @@ def _algorithm2(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
     z0 = z.copy()
     v = np.empty_like(z)
     status = tr.record(z)
-    k = inner_total = 0
+    k = inner_total = seen = done = 0
+    _, seen = _restart_check(tr, rs, seen)
     while status is None:
         steps = max(1, int(inner_factor * n * math.log(k + 2)))  # ⌊0.05 n log(k + 2)⌋
         # J̃(z_k): VR-FRB on B(v) = cF(v) + v − z_k over C, from v = z_k
@@ -472,11 +734,17 @@ def _algorithm2(problem: FiniteSumProblem, z: np.ndarray, tr: _Tracker,
                                   rng.integers(n, size=steps), rng.random(steps), v)
         inner_total += steps
         lam = 1.0 / (k + 2)
+        if rho != 0.5:  # (1 − ρ)z_k + ρ(2J̃(z_k) − z_k)
+            v = (1.0 - 2.0 * rho) * z + (2.0 * rho) * v
         z = lam * z0 + (1.0 - lam) * v  # z_{k+1} = λ_k z₀ + (1 − λ_k) J̃(z_k)
         k += 1
         status = tr.tick(z)
-    return _done(tr, z, status, "vr-halpern", k, step=c, inner_step=gamma, variant=2,
-                 inner_steps=inner_total, inner_factor=inner_factor)
+        due, seen = _restart_check(tr, rs, seen)
+        if due:  # new anchor z₀ ← z, k ← 0
+            z0 = z.copy()
+            done, k = done + k, 0
+    return _done(tr, z, status, "vr-halpern", done + k, step=c, inner_step=gamma, variant=2,
+                 inner_steps=inner_total, inner_factor=inner_factor, **_restart_info(rs, rho))
 
 
 # ----------------------------------------------------------------------------- baselines
