@@ -90,6 +90,9 @@ def test_the_receptive_field_spans_the_grid_at_every_size():
     # coarse levels; the single-level DCDMNet's ±45-cell field reaches it on 32², not 128²
     torch.manual_seed(0)
     multi, single = MultilevelNet(dim=2), DCDMNet(dim=2, blocks=(2, 8, 2))
+    with torch.no_grad():  # blocks that act (at the start they are the identity)
+        for block in (*multi.pre, *multi.coarse, *multi.post):
+            block.b.weight.normal_(0.0, 0.2)
     for n in (32, 128):
         x = torch.zeros(1, 2, n, n)
         x[:, 1] = 1.0
@@ -98,6 +101,34 @@ def test_the_receptive_field_spans_the_grid_at_every_size():
             assert abs(float(multi(x)[0, 0, -1, -1])) > 0.0
             far = float(single(x)[0, 0, -1, -1])
         assert (far == 0.0) == (n == 128)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (48, 80), (37, 20), (8, 8), (16, 16, 16)])
+def test_the_untrained_net_is_the_bpx_preconditioner(shape):
+    # at the start net(r) = Σ_l 4^l P^l R^l r; average restriction and bilinear
+    # interpolation keep constants, so on an all-fluid grid net(1) = Σ_{l<L} 4^l = (4^L − 1)/3
+    net = MultilevelNet(dim=len(shape))
+    x = torch.ones(1, 2, *shape)
+    n_levels = levels_for(shape)
+    with torch.no_grad():
+        y = net(x)
+    torch.testing.assert_close(y, torch.full_like(y, (4.0**n_levels - 1) / 3), rtol=1e-5,
+                               atol=0)
+
+
+def test_the_untrained_net_grows_slower_than_cg_with_the_grid():
+    # BPX's condition number grows like log² n: DCDM's iterations from 32² to 128² grow far
+    # less than CG's 4x (the numbers are in the message on failure)
+    model = DCDM(kind="multilevel")
+    its, cg = {}, {}
+    for n in (32, 128):
+        p = us.problems.pressure_poisson(n, seed=1)
+        r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=400)
+        assert r.converged
+        its[n] = r.iterations
+        cg[n] = us.solve(p, method="cg", rtol=1e-6).iterations
+    assert its[128] / its[32] < 2.0 < 3.5 < cg[128] / cg[32], (its, cg)
+    assert its[128] < 0.2 * cg[128], (its, cg)
 
 
 def test_the_weights_do_not_depend_on_the_grid():
@@ -177,3 +208,33 @@ def test_the_old_single_level_models_still_load(name, dim):
     model = DCDM.load(WEIGHTS / name)  # files written before kind= existed
     assert model.kind == "pooled" and isinstance(model.net, DCDMNet) and model.dim == dim
     assert repr(model).startswith(f"DCDM(dim={dim}, channels=16, blocks=(2, 8, 2)")
+
+
+# ----------------------------------------------------------------------------- shipped model
+def test_the_shipped_multilevel_model_loads_offline_with_its_training_record(monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("loading the shipped model must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    model = DCDM.load(WEIGHTS / "dcdm2d_ml.pt")
+    assert model.kind == "multilevel" and model.dim == 2
+    training = model.meta["training"]
+    assert training["command"].startswith("python benchmarks/train_dcdm.py --kind multilevel")
+    assert training["device"] == "cpu" and training["threads"] == 1
+    assert training["epochs"] >= 1 and training["wall_seconds_with_data"] > 0
+    assert model.meta["budget"]["seconds"] > 0
+    runs = model.meta["session_budget"]["runs"]
+    assert sum(r.get("minutes", 0) for r in runs) <= 40.0  # the stated budget, all runs
+
+
+def test_the_shipped_multilevel_model_needs_few_iterations_on_an_unseen_layout():
+    # plain DCDM (k = 2) to rtol 1e-6 on layout 1 (training used seeds >= 1000): measured 46
+    # iterations at 64² and 60 at 128² with one torch thread; CG needs 322 and 645
+    model = DCDM.load(WEIGHTS / "dcdm2d_ml.pt")
+    p = us.problems.pressure_poisson(64, seed=1)
+    r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=200)
+    assert r.converged
+    assert np.linalg.norm(p.b - p.A @ r.x) <= 1.0001e-6 * np.linalg.norm(p.b)
+    assert r.iterations <= 55 < 0.2 * us.solve(p, method="cg", rtol=1e-6).iterations

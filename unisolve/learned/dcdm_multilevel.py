@@ -25,7 +25,7 @@ so the coarsest grid has 8–15 cells per side at every size. One application is
     net(r) = head(h₀)                                  pointwise, C → 1        (7)
 
 ``pre``, ``post`` and ``coarse`` are residual blocks
-``h ← h + m·relu(conv(m·relu(conv(h))))`` (3×3 or 3×3×3, no biases); ``m_l`` is the
+``h ← h + m·conv(m·relu(conv(h)))`` (3×3 or 3×3×3, no biases); ``m_l`` is the
 fluid mask on level l (``m_{l+1} = [pool₂(m_l) > 0]``); ``up`` is bilinear
 (trilinear) interpolation of cell-centred values; ``g`` is one learned scalar,
 initialised to 4: the inverse of a Laplacian stencil on a grid of spacing 2h is
@@ -45,22 +45,36 @@ every step) and the output is zero in the solids. The input is
 (:meth:`~unisolve.learned.dcdm.DCDM.fit`, the scale-invariant loss on Ritz
 vectors) and its solver unchanged.
 
-CPU cost: 8 channels (the old net has 16 and 27 convolutions), 6 + 2/level
-convolutions at the finest level plus a geometric series below it (≈ 4/3 of
-that in 2D). The solver runs it under ``torch.inference_mode``; torch's CPU
-thread count is the caller's (``torch.set_num_threads``; the benchmarks use 1,
-which on this 2-core machine shared with other jobs is the fastest per core).
+Start and training: the weights start as the BPX preconditioner (Bramble, Pasciak,
+Xu 1990; :meth:`MultilevelNet._bpx_start`), ``net(r) = Σ_l g^l P^l R^l r``, whose
+condition number grows like log² n, so DCDM's iterations grow slowly with the grid
+before any training (measured: 55 → 73 from 32² to 128², CG 161 → 645). The
+shipped model ``weights/dcdm2d_ml.pt`` (:func:`pretrained_multilevel`) is that
+start with 4 channels and no residual blocks, its stem, head and gain trained on
+64² layouts (41 weights, a learned BPX): 46 / 60 / 66 iterations at 64² / 128² /
+256² on an unseen layout. Training the residual blocks with the scale-invariant
+loss lowered the loss (0.56 → 0.11) but made the plain method stall, so none ships;
+the file's ``meta['session_budget']`` lists every run of its 40-minute CPU budget.
+
+CPU cost: the channels (8 by default, 4 shipped) and the blocks set it; with
+blocks the features are channels-last (8-channel convolutions run several times
+faster so), the masks of all levels are computed once per solve and kept, and the
+solver runs the net under ``torch.inference_mode`` with a reused input buffer.
+torch's CPU thread count is the caller's (``torch.set_num_threads``; the benchmarks
+use 1, the fastest per core on this 2-core machine shared with other jobs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["MIN_CELLS", "MultilevelNet", "levels_for"]
+__all__ = ["MIN_CELLS", "MultilevelNet", "levels_for", "pretrained_multilevel"]
 
 #: the shortest grid side the network accepts: ⌊log₂ 8⌋ − 2 = 1 level
 MIN_CELLS = 8
@@ -91,7 +105,12 @@ got (7, 64): use a finer grid, or the single-level DCDMNet (DCDM(kind='pooled'))
 
 
 class _Block(nn.Module):
-    """``h + m·relu(conv_b(m·relu(conv_a(h))))``: a bias-free residual block, gated by m."""
+    """``h + m·conv_b(m·relu(conv_a(h)))``: a bias-free residual block, gated by m.
+
+    No ReLU after ``conv_b``: the block starts as the identity with ``conv_b = 0``
+    (see :meth:`MultilevelNet._bpx_start`), and a ReLU there would have zero
+    gradient at 0, so ``conv_b`` would never leave it.
+    """
 
     def __init__(self, layer: type, channels: int) -> None:
         super().__init__()
@@ -100,9 +119,9 @@ class _Block(nn.Module):
 
     def forward(self, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled():  # training: out of place, autograd keeps the pieces
-            return h + F.relu(self.b(F.relu(self.a(h)) * gate)) * gate
+            return h + self.b(F.relu(self.a(h)) * gate) * gate
         t = self.a(h).clamp_(min=0.0).mul_(gate)  # inference: the same, in place
-        return h + self.b(t).clamp_(min=0.0).mul_(gate)
+        return h + self.b(t).mul_(gate)
 
 
 class MultilevelNet(nn.Module):
@@ -171,8 +190,30 @@ class MultilevelNet(nn.Module):
         self.coarse = nn.ModuleList([_Block(layer, channels) for _ in range(blocks[1])])
         self.post = nn.ModuleList([_Block(layer, channels) for _ in range(blocks[2])])
         self.gain = nn.Parameter(torch.tensor(4.0))  # g of (6): (2h)²/h² = 4
+        self._masks: tuple | None = None  # (fluid mask, its level masks) of the last solve
         self.head = layer(channels, 1, 1, bias=False)  # (7), pointwise linear
+        self._bpx_start()
         self.to(memory_format=self._layout())  # weights in the features' layout
+
+    @torch.no_grad()
+    def _bpx_start(self) -> None:
+        """Initial weights that make the net the BPX preconditioner, plus small noise.
+
+        Channel 0 carries r unchanged (a centred delta stem, a head that reads it),
+        every block starts as the identity (its second convolution zero: the "zero
+        residual" start), so at the start net(r) = Σ_l g^l P^l R^l r exactly (the
+        masks aside) with R the 2× average, P the bilinear interpolation and
+        g = 4 = h_l² / h_0² per level: the additive multilevel preconditioner of
+        Bramble, Pasciak and Xu (1990), whose condition number grows only like
+        log² n. Training then learns the smoothers.
+        """
+        self.stem.weight.mul_(0.1)  # channels 1.. see a little of r: they start learning
+        self.stem.weight[0].zero_()
+        self.stem.weight[(0, 0, *(1,) * self.dim)] = 1.0  # channel 0 = r: the centre tap
+        self.head.weight.zero_()
+        self.head.weight[(0, 0, *(0,) * self.dim)] = 1.0
+        for block in (*self.pre, *self.coarse, *self.post):
+            block.b.weight.zero_()
 
     @staticmethod
     def levels(shape: Sequence[int]) -> int:
@@ -187,13 +228,21 @@ class MultilevelNet(nn.Module):
         mode = "bilinear" if self.dim == 2 else "trilinear"
         layout = self._layout()
         n_levels = levels_for(x.shape[2:])
-        fluid = [x[:, 1:2]]
-        for _ in range(n_levels - 1):  # m_{l+1} = [pool₂(m_l) > 0]
-            fluid.append((pool(fluid[-1], 2, ceil_mode=True) > 0).to(x.dtype))
-        # the masks expanded to C channels in the features' memory layout: the gating
-        # products are then plain elementwise (a broadcast over channels-last is 3x slower)
-        masks = [m.expand(-1, self.channels, *m.shape[2:]).contiguous(memory_format=layout)
-                 for m in fluid]
+        fluid = x[:, 1:2]
+        cached = self._masks
+        if cached is not None and cached[0].shape == fluid.shape and torch.equal(cached[0],
+                                                                                   fluid):
+            masks = cached[1]  # a solve: the same mask at every iteration
+        else:
+            levels = [fluid]
+            for _ in range(n_levels - 1):  # m_{l+1} = [pool₂(m_l) > 0]
+                levels.append((pool(levels[-1], 2, ceil_mode=True) > 0).to(x.dtype))
+            # expanded to C channels in the features' memory layout: the gating products
+            # are then plain elementwise (a broadcast over channels-last is 3x slower)
+            masks = [m.expand(-1, self.channels, *m.shape[2:]).contiguous(memory_format=layout)
+                     for m in levels]
+            if not torch.is_grad_enabled():  # kept for the next call of a solve
+                self._masks = (fluid.clone(), masks)
         r = x[:, :1].contiguous(memory_format=layout)
         h = self.stem(r) * masks[0]  # (2)
         skips = []
@@ -212,5 +261,42 @@ class MultilevelNet(nn.Module):
         return self.head(h).contiguous()  # (7)
 
     def _layout(self) -> torch.memory_format:
-        """Channels-last: 8-channel convolutions run several times faster in it on a CPU."""
+        """Channels-last when there are residual blocks: their 8-channel convolutions run
+        several times faster in it on a CPU; without blocks the bilinear interpolation
+        dominates, and it is faster in the plain layout."""
+        if not sum(self.blocks):
+            return torch.contiguous_format
         return torch.channels_last if self.dim == 2 else torch.channels_last_3d
+
+
+#: the shipped multilevel model per grid dimension (unisolve/learned/weights/)
+PRETRAINED_FILES = {2: "dcdm2d_ml.pt"}
+_PRETRAINED: dict[int, Any] = {}
+
+
+def pretrained_multilevel(dim: int = 2) -> Any:
+    """The shipped multilevel DCDM model (2D, trained on 64² layouts), loaded once and cached.
+
+    Use it with ``unisolve.solve(p, method="dcdm", model=pretrained_multilevel())``; the
+    default model of ``method="dcdm"`` stays the single-level one.
+
+    Examples
+    --------
+    >>> import unisolve as us
+    >>> model = pretrained_multilevel()
+    >>> model.kind, model.dim
+    ('multilevel', 2)
+    >>> p = us.problems.pressure_poisson(32, seed=2)
+    >>> us.solve(p, method="dcdm", model=model, rtol=1e-6).converged
+    True
+    """
+    from .dcdm import DCDM
+
+    if dim not in PRETRAINED_FILES:
+        raise ValueError(f"unisolve ships a multilevel DCDM model for dim 2 only, not "
+                         f"dim={dim!r}: train one with DCDM.train(problems, kind='multilevel')")
+    if dim not in _PRETRAINED:
+        ref = resources.files("unisolve.learned").joinpath("weights", PRETRAINED_FILES[dim])
+        with resources.as_file(ref) as path:
+            _PRETRAINED[dim] = DCDM.load(path)
+    return _PRETRAINED[dim]
