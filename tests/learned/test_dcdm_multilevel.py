@@ -238,3 +238,16 @@ def test_the_shipped_multilevel_model_needs_few_iterations_on_an_unseen_layout()
     assert r.converged
     assert np.linalg.norm(p.b - p.A @ r.x) <= 1.0001e-6 * np.linalg.norm(p.b)
     assert r.iterations <= 55 < 0.2 * us.solve(p, method="cg", rtol=1e-6).iterations
+
+
+def test_the_kept_level_masks_follow_a_new_mask():
+    # a solve keeps the masks of its grid; another mask or grid must not reuse them
+    net, fresh = MultilevelNet(dim=2), MultilevelNet(dim=2)
+    with torch.no_grad():
+        for block in (*net.pre, *net.coarse, *net.post):
+            block.b.weight.normal_(0.0, 0.2)
+        fresh.load_state_dict(net.state_dict())
+        for x in (grid_input((32, 32), seed=1), grid_input((32, 32), seed=2),
+                  grid_input((24, 40), seed=3), grid_input((32, 32), seed=1)):
+            torch.testing.assert_close(net(x), fresh(x), rtol=0, atol=0)
+            fresh._masks = None  # the reference never keeps any

@@ -230,8 +230,9 @@ class MultilevelNet(nn.Module):
         n_levels = levels_for(x.shape[2:])
         fluid = x[:, 1:2]
         cached = self._masks
-        if cached is not None and cached[0].shape == fluid.shape and torch.equal(cached[0],
-                                                                                   fluid):
+        if (cached is not None and cached[0].shape == fluid.shape
+                and cached[0].device == fluid.device and cached[0].dtype == fluid.dtype
+                and torch.equal(cached[0], fluid)):
             masks = cached[1]  # a solve: the same mask at every iteration
         else:
             levels = [fluid]
