@@ -295,7 +295,8 @@ def main(argv=None) -> int:
     specs = [
         ("game", matrix_game(30 if q else 500, seed=1), 1e-4, 300 if q else args.game_epochs,
          100 if q else 2000, [1, 16] if q else [1, 4, 16, 64, 256],
-         {} if q else {"alg2": 5000}, 1.0 if q else 10.0),
+         # the resolvent's inner loop: one step at a long η costs up to 1e5 epochs
+         {} if q else {"alg2": 5000, "halpern": 2000}, 1.0 if q else 10.0),
         ("qp", constrained_qp(20 if q else 200), 1e-3, 2000 if q else args.qp_epochs,
          500 if q else 2e4, [0.5, 1] if q else [0.5, 1, 2, 4, 8],
          {k: (1000 if q else args.qp_slow_epochs) for k in ("alg2", "vr-eg", "halpern")},
