@@ -107,7 +107,8 @@ def network_times(models: dict, sizes, repeats: int) -> list[str]:
 
 
 def iterations(models: dict, sizes, seeds, old_sizes, old_seeds_256) -> tuple[list[str], dict]:
-    """(b): iterations of CG and of DCDM with each model, per layout."""
+    """(b): iterations of CG and of DCDM with each model, per layout (None: no convergence);
+    returns the table's lines and ``{(method, n, seed): iterations}``."""
     its: dict = {}
     for n in sizes:
         for s in seeds:
@@ -142,7 +143,7 @@ def iterations(models: dict, sizes, seeds, old_sizes, old_seeds_256) -> tuple[li
                 if means.get((k, n)) and means.get(("CG", n)) else "—"
                 for k in ("multilevel", "old")]
         lines.append(f"| {n}² | " + " | ".join(cells) + f" | {frac[0]} | {frac[1]} |")
-    return lines, means
+    return lines, its
 
 
 def wall_times(model, sizes, seeds, repeats: int) -> list[str]:
@@ -214,14 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         out += ["Network time per application (min of interleaved calls):", "",
                 *network_times(models, args.sizes, max(args.repeats, 3)), ""]
     if args.part in ("its", "all"):
-        lines, means = iterations(models, args.sizes, args.seeds, args.old_sizes,
-                                  args.old_seeds_256)
+        lines, its = iterations(models, args.sizes, args.seeds, args.old_sizes,
+                                args.old_seeds_256)
         out += ["Iterations to rtol 1e-6 (per layout):", "", *lines, ""]
         lo, hi = min(args.sizes), max(args.sizes)
-        for k in ("CG", "multilevel", "old"):
-            if means.get((k, lo)) and means.get((k, hi)):
-                out.append(f"- growth its({hi}²) / its({lo}²), {k}: "
-                           f"{means[(k, hi)] / means[(k, lo)]:.2f}")
+        for k in ("CG", "multilevel", "old"):  # over the layouts run at both sizes
+            both = [s for s in args.seeds if its.get((k, lo, s)) and its.get((k, hi, s))]
+            if both:
+                growth = np.mean([its[(k, hi, s)] for s in both]) / np.mean(
+                    [its[(k, lo, s)] for s in both])
+                out.append(f"- growth its({hi}²) / its({lo}²), {k}: {growth:.2f} "
+                           f"(layouts {both})")
         out.append("")
     if args.part in ("wall", "all"):
         out += ["Wall time of the whole solve (min of interleaved runs, mean over layouts):",

@@ -123,7 +123,7 @@ def test_the_untrained_net_grows_slower_than_cg_with_the_grid():
     its, cg = {}, {}
     for n in (32, 128):
         p = us.problems.pressure_poisson(n, seed=1)
-        r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=400)
+        r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=400, safeguard=False)
         assert r.converged
         its[n] = r.iterations
         cg[n] = us.solve(p, method="cg", rtol=1e-6).iterations
@@ -185,7 +185,8 @@ def test_training_lowers_the_loss_and_the_model_solves(tiny_multilevel):
     log = tiny_multilevel.log
     assert log.train_loss[-1] < log.train_loss[0]
     p = us.problems.pressure_poisson(20, seed=3)  # a size it was not trained on
-    r = us.solve(p, method="dcdm", model=tiny_multilevel, rtol=1e-6, maxiter=30)
+    r = us.solve(p, method="dcdm", model=tiny_multilevel, rtol=1e-6, maxiter=30,
+                 safeguard=False)
     assert r.method == "dcdm" and r.iterations == 30
     assert np.linalg.norm(p.b - p.A @ r.x) == pytest.approx(r.residuals[-1], rel=1e-9)
     assert r.residuals[-1] < r.residuals[0]
@@ -230,11 +231,12 @@ def test_the_shipped_multilevel_model_loads_offline_with_its_training_record(mon
 
 
 def test_the_shipped_multilevel_model_needs_few_iterations_on_an_unseen_layout():
-    # plain DCDM (k = 2) to rtol 1e-6 on layout 1 (training used seeds >= 1000): measured 46
+    # the paper's plain DCDM (k = 2, no safeguard: the network's own quality) to rtol 1e-6
+    # on layout 1 (training used seeds >= 1000): measured 46
     # iterations at 64² and 60 at 128² with one torch thread; CG needs 322 and 645
     model = DCDM.load(WEIGHTS / "dcdm2d_ml.pt")
     p = us.problems.pressure_poisson(64, seed=1)
-    r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=200)
+    r = us.solve(p, method="dcdm", model=model, rtol=1e-6, maxiter=200, safeguard=False)
     assert r.converged
     assert np.linalg.norm(p.b - p.A @ r.x) <= 1.0001e-6 * np.linalg.norm(p.b)
     assert r.iterations <= 55 < 0.2 * us.solve(p, method="cg", rtol=1e-6).iterations
