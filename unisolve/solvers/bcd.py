@@ -292,17 +292,17 @@ def _prox_scores(p: CompositeProblem, x: np.ndarray, g: np.ndarray, step: np.nda
 def bcd(
     problem: CompositeProblem,
     *,
-    partition: str = "sorted",
+    partition: str | None = None,
     rule: str | None = None,
     update: str | None = None,
-    block_size: int = 5,
+    block_size: int | None = None,
     rtol: float = 1e-5,
     atol: float = 0.0,
-    maxiter: int = 1000,
+    maxiter: int | None = None,
     x0: Any = None,
     callback: Callable[[IterationState], Any] | None = None,
     seed: int | None = 0,
-    working_set: bool = False,
+    working_set: bool | None = None,
 ) -> Result:
     """Block coordinate descent: greedy / random / cyclic blocks, gradient or Newton updates.
 
@@ -312,7 +312,10 @@ def bcd(
         From :mod:`unisolve.problems.composite`.
     partition : {"contiguous", "sorted", "avg", "variable", "red-black", "forest"}
         How coordinates are grouped (module docstring). Tree partitions need a
-        quadratic problem with a ``graph``.
+        quadratic problem with a ``graph``. Default: ``"sorted"``; for least squares with
+        an elastic-net term (LASSO, ridge, elastic net) and no callback, ``"variable"``
+        with ``block_size=1`` and ``working_set=True`` — the greedy numba loop, the
+        fastest route measured (benchmarks/lasso.py).
     rule : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-s", "gs-r", "gs-q"}
         Block selection; with ``partition="variable"`` only the greedy ones. The
         non-smooth rules gs-s / gs-r / gs-q go with ``update="prox"``. Default: ``"gs-q"``
@@ -322,7 +325,8 @@ def bcd(
         with a prox (signed L1, L2, ``prox=``) take ``prox`` only. Default: ``"prox"``,
         ``"projected"`` (x ≥ 0) or ``"gradient"``.
     block_size : int
-        Coordinates per block (fixed and variable partitions; ≤ n).
+        Coordinates per block (fixed and variable partitions; ≤ n). Default 5 (1 for the
+        LASSO default above).
     rtol, atol : float
         Stop when the first-order measure ≤ max(rtol·measure(x0), atol) (with a prox:
         the prox-gradient mapping ‖L ⊙ (x − prox_{r/L}(x − ∇f/L))‖, Lᵢ coordinatewise). The
@@ -330,19 +334,22 @@ def bcd(
         (f − f*)/(f(x0) − f*) (the gap shrinks like the gradient squared); pass a
         smaller rtol, with a larger maxiter, for more.
     maxiter : int
-        Iteration cap (default 1000; ``MAX_ITER`` when reached).
+        Iteration cap (``MAX_ITER`` when reached). Default 1000 (block iterations);
+        100·n coordinate updates for the LASSO default, whose iterations are single
+        coordinates (1000 × 10000 at λ = 0.02·λ_max needs about 8·10⁵ for 1e-8).
     x0, callback, seed
         As for every method; ``seed`` drives the random rules.
     working_set : bool
-        Only for the numba loop (one coordinate, gs-s / gs-r / gs-q, least squares with
-        the elastic net, no callback; else a ValueError): run the greedy rule on a working
-        set W — the nonzeros and the coordinates whose prox step is nonzero at an exact
-        gradient (W at most doubles per round; zeros with |∇ᵢf| < 0.9λ leave it) — with
-        the Gram block (AᵀA)_WW, O(|W|) per
-        update instead of O(n), and recompute ∇f exactly (and grow W) whenever the
-        measure on W has dropped tenfold. The greedy choice is the full one as long as
-        no coordinate outside W becomes a violator between two exact gradients; the
-        stopping test is always on the exact measure over all coordinates.
+        Default: True when ``partition`` and ``block_size`` are both left to the LASSO
+        default above, else False. Only for the numba loop (one coordinate, gs-s / gs-r /
+        gs-q, least squares with the elastic net, no callback; else a ValueError): run the
+        greedy rule on a working set W — the nonzeros and the coordinates whose prox step is
+        nonzero at an exact gradient (W at most doubles per round; zeros with |∇ᵢf| < 0.9λ
+        leave it) — with the Gram block (AᵀA)_WW, O(|W|) per update instead of O(n), and
+        recompute ∇f exactly (and grow W) whenever the measure on W has dropped tenfold. The
+        greedy choice is the full one as long as no coordinate outside W becomes a violator
+        between two exact gradients; the stopping test is always on the exact measure over
+        all coordinates.
         ``info["full_gradients"]`` counts the exact gradients; ``residuals`` between two
         of them hold the measure on W.
 
@@ -377,6 +384,20 @@ def bcd(
     if not isinstance(problem, CompositeProblem):
         raise TypeError(f"bcd solves a CompositeProblem (unisolve.problems.composite), got "
                         f"{type(problem).__name__}")
+    # LASSO / ridge / elastic net on least squares: by default the greedy numba loop on a
+    # working set (one coordinate per update), the route benchmarks/lasso.py measured fastest
+    lasso = (problem.proximal and problem.loss == "least_squares" and problem.prox is None
+             and not problem.nonneg and callback is None)
+    lasso_default = lasso and partition is None and block_size is None
+    if partition is None:
+        partition = "variable" if lasso_default else "sorted"
+    if block_size is None:
+        block_size = 1 if lasso_default else 5
+    if working_set is None:
+        working_set = lasso_default and rule in (None, "gs-s", "gs-r", "gs-q") \
+            and update in (None, "prox")
+    if maxiter is None:
+        maxiter = 100 * problem.n if lasso_default else 1000
     if rule is None:
         rule = "gs-q" if problem.proximal else "gsl"
     if update is None:
