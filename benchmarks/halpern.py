@@ -26,7 +26,7 @@ minimum of 3.
 
 Targets (issue 30): on the QP a restarted Halpern variant needs ≤ 0.5 × tuned EG's epochs
 to 1e-3; on the game ≤ 1.0 × VR-EG's epochs to 1e-4. The plots (``--write`` or
-``--plots``) go to docs/img/halpern_*.png with the restarts marked. ``--quick`` runs small
+``--plots``) go to docs/img/halpern_restart_*.png with the restarts marked. ``--quick`` runs small
 sizes (a smoke test).
 """
 
@@ -271,7 +271,7 @@ def plot(name: str, title: str, rows: dict, target: float) -> str:
     ax.set_ylabel("operator residual of the last iterate")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    path = _report.IMG / f"halpern_{name}.png"
+    path = _report.IMG / f"halpern_restart_{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
