@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     rules = args.rules.split(",")
     modes = [{"exact": False, "ws": True}[v] for v in args.modes.split(",")]
     warm_up()
-    body = [header(command_line()),
+    body = ["## LASSO by greedy BCD against scikit-learn (issue 27)", "",
+            header(command_line()),
             "- ½‖Xw − y‖² + λ‖w‖₁, X Gaussian, 10 % nonzero truth, noise 0.1, seed 0; "
             "λ = frac · ‖Xᵀy‖_∞; scikit-learn with α = λ/m, no intercept",
             f"- gap = (F − F_best)/F_best; \"to 1e-8\": coordinate updates until F ≤ "
