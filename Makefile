@@ -51,9 +51,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/linear.py --write
 	$(PY) benchmarks/omega.py --write
 	$(PY) benchmarks/dcdm.py --write
+	$(PY) benchmarks/dcdm.py --outside --write
+	$(PY) benchmarks/dcdm_scaling.py --write
 	$(PY) benchmarks/constrained.py --write
 	$(PY) benchmarks/bcd.py --write
 	$(PY) benchmarks/halpern.py --write
+	$(PY) benchmarks/halpern_games.py --write
 	$(PY) benchmarks/pinn.py --write
 	$(PY) benchmarks/operators.py --write
 	$(PY) benchmarks/stagger.py --write
@@ -64,7 +67,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/hardening.py --write
 	$(PY) benchmarks/lasso.py --write
 	$(PY) benchmarks/games.py --write
-	$(PY) benchmarks/robust_start.py --write
+	$(PY) benchmarks/robust_start.py --before-atol 1e-4 --peers --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
