@@ -652,17 +652,8 @@ def _greedy_prox_kernel(p: CompositeProblem, state: _State, g: np.ndarray, L: np
         else:
             break
     k = int(ctl[0])
-    status = {kernels.CONVERGED: Status.CONVERGED, kernels.MAX_ITER: Status.MAX_ITER,
-              kernels.DIVERGED: Status.DIVERGED, kernels.NONFINITE: Status.NONFINITE}[code]
-    state.aux = p.product(x)
-    f_hist[k] = state.value()  # the exact F at the end (the kernel's is updated in O(1))
-    monitor.residuals = m_hist[:k + 1].tolist()
-    monitor.iterations = k
-    test = (f"first-order measure <= max(rtol * measure(x0), atol) = "
-            f"{monitor.threshold:.3g} (rtol = {rtol:g}, measure(x0) = {measure0:.3g})")
-    return monitor.result(x, status, "bcd", f=float(f_hist[k]),
-                          f_history=f_hist[:k + 1].tolist(), blocks=0, partition=partition,
-                          rule=rule, update=update, stopping_test=test, kernel=True)
+    return _kernel_result(p, state, monitor, _KERNEL_STATUS[code], k, f_hist, m_hist, rtol,
+                          measure0, partition, rule, update)
 
 
 def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
@@ -774,9 +765,23 @@ def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
             break
         # NEED_EXACT (W solved to inner_tol) or MAX_ITER: back to the exact outer step
     if code is not None:
-        status = {kernels.CONVERGED: Status.CONVERGED, kernels.MAX_ITER: Status.MAX_ITER,
-                  kernels.DIVERGED: Status.DIVERGED,
-                  kernels.NONFINITE: Status.NONFINITE}[code]
+        status = _KERNEL_STATUS[code]
+    return _kernel_result(p, state, monitor, status, k, f_hist, m_hist, rtol, measure0,
+                          partition, rule, update, working_set=int(W.size),
+                          full_gradients=outer)
+
+
+_KERNEL_STATUS = {kernels.CONVERGED: Status.CONVERGED, kernels.MAX_ITER: Status.MAX_ITER,
+                  kernels.DIVERGED: Status.DIVERGED, kernels.NONFINITE: Status.NONFINITE}
+
+
+def _kernel_result(p: CompositeProblem, state: _State, monitor: IterationMonitor,
+                   status: Status, k: int, f_hist: np.ndarray, m_hist: np.ndarray,
+                   rtol: float, measure0: float, partition: str, rule: str, update: str,
+                   **extra: Any) -> Result:
+    """The Result of a numba run of k updates: the exact F at the end (the kernel's is
+    updated in O(1)), the measures as the residual history."""
+    x = state.x
     state.aux = p.product(x)
     f_hist[k] = state.value()
     monitor.residuals = m_hist[:k + 1].tolist()
@@ -785,8 +790,7 @@ def _greedy_prox_working_set(p: CompositeProblem, state: _State, g: np.ndarray,
             f"{monitor.threshold:.3g} (rtol = {rtol:g}, measure(x0) = {measure0:.3g})")
     return monitor.result(x, status, "bcd", f=float(f_hist[k]),
                           f_history=f_hist[:k + 1].tolist(), blocks=0, partition=partition,
-                          rule=rule, update=update, stopping_test=test, kernel=True,
-                          working_set=int(W.size), full_gradients=outer)
+                          rule=rule, update=update, stopping_test=test, kernel=True, **extra)
 
 
 def _gram_rows(A: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
