@@ -18,7 +18,13 @@ seconds, the step size decaying geometrically from ``--lr`` to ``--lr-final``
 over them (the number of epochs it chose is recorded, so ``--epochs N
 --lr-final ...`` repeats the run). ``--init FILE`` continues from a saved model.
 
-Training layouts are ``pressure_poisson(64, seed=s)`` for ``s = 1000, 1001, ...``;
+The 3D multilevel model (``weights/dcdm3d_ml.pt``, 4 channels, no blocks, BPX start)::
+
+    python benchmarks/train_dcdm.py --kind multilevel --dim 3 --n 32 --channels 4 \
+        --blocks 0 0 0 --layouts 12 --samples 256 --m 300 --batch-size 8 --threads 1 \
+        --budget 360 --lr 5e-4 --lr-final 5e-5 --cache /tmp/ml3/ritz --out dcdm3d_ml.pt
+
+Training layouts are ``pressure_poisson(n, dim=dim, seed=s)`` for ``s = 1000, 1001, ...``;
 tests and benchmarks use seeds below 1000, so they only ever see unseen layouts.
 The run time, the losses and the settings are stored in the model file
 (``DCDM.load(path).meta['training']``) and printed at the end.
@@ -121,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.channels is not None:
             net["channels"] = args.channels
         model = DCDM(dim=len(problems[0].grid_shape), seed=args.seed, kind=args.kind, **net)
+        model.meta["start"] = ("BPX: MultilevelNet._bpx_start (net(r) = Σ_l 4^l P^l R^l r)"
+                               if args.kind == "multilevel" else "random (seeded)")
     fit = {"samples": args.samples, "m": args.m, "batch_size": args.batch_size,
            "device": args.device, "rhs": rhs, "seed": args.seed}
     epochs = args.epochs

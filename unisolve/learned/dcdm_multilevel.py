@@ -24,6 +24,16 @@ so the coarsest grid has 8–15 cells per side at every size. One application is
     for l = L−2 … 0:  h_l = post(s_l + g · m_l · up(h_{l+1}); m_l)  prolongate (6)
     net(r) = head(h₀)                                  pointwise, C → 1        (7)
 
+Without residual blocks every step after the stem is linear and acts on each
+channel alike (pooling, interpolation, the masks, g), so the pointwise head
+commutes with all of them and the net is one channel wide:
+
+    net(r) = V(m₀ · (w ∗ r)),   w = Σ_c head_c · stem_c   (one 3×3 / 3×3×3 kernel)  (8)
+
+with V the one-channel cycle (3)-(6). The forward pass uses (8) whenever
+``blocks == (0, 0, 0)`` (the shipped models): the same function to float32
+rounding, C times less pooling and interpolation.
+
 ``pre``, ``post`` and ``coarse`` are residual blocks
 ``h ← h + m·conv(m·relu(conv(h)))`` (3×3 or 3×3×3, no biases); ``m_l`` is the
 fluid mask on level l (``m_{l+1} = [pool₂(m_l) > 0]``); ``up`` is bilinear
@@ -66,6 +76,7 @@ use 1, the fastest per core on this 2-core machine shared with other jobs).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -225,41 +236,53 @@ class MultilevelNet(nn.Module):
             raise ValueError(f"input must be (batch, 2, *grid) with a {self.dim}D grid "
                              f"(residual, fluid mask), got shape {tuple(x.shape)}")
         pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
-        mode = "bilinear" if self.dim == 2 else "trilinear"
+        fused = not sum(self.blocks)
         layout = self._layout()
-        n_levels = levels_for(x.shape[2:])
-        fluid = x[:, 1:2]
-        cached = self._masks
-        if (cached is not None and cached[0].shape == fluid.shape
-                and cached[0].device == fluid.device and cached[0].dtype == fluid.dtype
-                and torch.equal(cached[0], fluid)):
-            masks = cached[1]  # a solve: the same mask at every iteration
+        masks = self._level_masks(x[:, 1:2], 1 if fused else self.channels, layout)
+        if fused:  # no blocks: the net is linear, (8) collapses it onto one channel
+            h = _stencil(x[:, :1], self._fused_kernel()) * masks[0]  # (8)
         else:
-            levels = [fluid]
-            for _ in range(n_levels - 1):  # m_{l+1} = [pool₂(m_l) > 0]
-                levels.append((pool(levels[-1], 2, ceil_mode=True) > 0).to(x.dtype))
-            # expanded to C channels in the features' memory layout: the gating products
-            # are then plain elementwise (a broadcast over channels-last is 3x slower)
-            masks = [m.expand(-1, self.channels, *m.shape[2:]).contiguous(memory_format=layout)
-                     for m in levels]
-            if not torch.is_grad_enabled():  # kept for the next call of a solve
-                self._masks = (fluid.clone(), masks)
-        r = x[:, :1].contiguous(memory_format=layout)
-        h = self.stem(r) * masks[0]  # (2)
+            h = self.stem(x[:, :1].contiguous(memory_format=layout)) * masks[0]  # (2)
         skips = []
-        for level in range(n_levels - 1):
+        for level in range(len(masks) - 1):
             for block in self.pre:  # (3)
                 h = block(h, masks[level])
             skips.append(h)
             h = pool(h, 2, ceil_mode=True) * masks[level + 1]  # (4)
         for block in self.coarse:  # (5)
             h = block(h, masks[-1])
-        for level in range(n_levels - 2, -1, -1):  # (6)
-            up = F.interpolate(h, size=skips[level].shape[2:], mode=mode, align_corners=False)
-            h = skips[level] + self.gain * up * masks[level]
+        for level in range(len(masks) - 2, -1, -1):  # (6)
+            h = skips[level] + self.gain * _upsample(h, skips[level].shape[2:]) * masks[level]
             for block in self.post:
                 h = block(h, masks[level])
-        return self.head(h).contiguous()  # (7)
+        return h.contiguous() if fused else self.head(h).contiguous()  # (7)
+
+    def _level_masks(self, fluid: torch.Tensor, channels: int,
+                     layout: torch.memory_format) -> list[torch.Tensor]:
+        """``m_l`` of every level (``m_{l+1} = [pool₂(m_l) > 0]``), ``channels`` wide; kept
+        between the calls of a solve (the same mask at every iteration)."""
+        cached = self._masks
+        if (cached is not None and not torch.is_grad_enabled()
+                and cached[0].shape == fluid.shape
+                and cached[0].device == fluid.device and cached[0].dtype == fluid.dtype
+                and cached[1][0].shape[1] == channels and torch.equal(cached[0], fluid)):
+            return cached[1]
+        pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
+        levels = [fluid]
+        for _ in range(levels_for(fluid.shape[2:]) - 1):
+            levels.append((pool(levels[-1], 2, ceil_mode=True) > 0).to(fluid.dtype))
+        # expanded to C channels in the features' memory layout: the gating products
+        # are then plain elementwise (a broadcast over channels-last is 3x slower)
+        masks = [m.expand(-1, channels, *m.shape[2:]).contiguous(memory_format=layout)
+                 for m in levels]
+        if not torch.is_grad_enabled():
+            self._masks = (fluid.clone(), masks)
+        return masks
+
+    def _fused_kernel(self) -> torch.Tensor:
+        """``w = Σ_c head_c · stem_c``, the one 3×3(×3) kernel of (8) (no blocks only)."""
+        head = self.head.weight.reshape(1, self.channels, *(1,) * self.dim)
+        return (head * self.stem.weight.transpose(0, 1)).sum(dim=1, keepdim=True)
 
     def _layout(self) -> torch.memory_format:
         """Channels-last when there are residual blocks: their 8-channel convolutions run
@@ -270,16 +293,68 @@ class MultilevelNet(nn.Module):
         return torch.channels_last if self.dim == 2 else torch.channels_last_3d
 
 
+def _stencil(r: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``conv(r, w)`` for one channel in, one out, zero padding 1: the 9 (27) shifted copies
+    of r summed with their weights, without autograd; with autograd, ``F.conv2d/3d``.
+
+    torch's one-channel CPU convolution is slow and erratic (measured on this
+    CPU, one thread: 8-80 ms at 64³, 180 ms at 128³, against 1.5 and 9 ms here).
+    """
+    if torch.is_grad_enabled():
+        return (F.conv2d if r.dim() == 4 else F.conv3d)(r, w, padding=1)
+    padded = F.pad(r, (1, 1) * (r.dim() - 2))
+    out = torch.zeros_like(r)
+    taps = w.reshape(-1).tolist()
+    shape = r.shape[2:]
+    for t, offset in enumerate(itertools.product(range(3), repeat=r.dim() - 2)):
+        if taps[t]:
+            view = padded[(slice(None), slice(None),
+                           *(slice(o, o + n) for o, n in zip(offset, shape, strict=True)))]
+            out.add_(view, alpha=taps[t])
+    return out
+
+
+def _upsample(h: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """``up`` of (6): bi/trilinear interpolation of cell-centred values to ``size``.
+
+    Where a side doubles exactly (every side of a power-of-2 grid), one axis at a
+    time: fine cells 2i and 2i+1 are ``¾ c_i + ¼ c_{i∓1}`` (the neighbour clamped at
+    the wall), the same numbers as ``F.interpolate(..., align_corners=False)``, 3-4×
+    faster on a CPU in 3D; any other size goes to ``F.interpolate``.
+    """
+    if torch.is_grad_enabled() or any(2 * c != f for c, f in zip(h.shape[2:], size,
+                                                                    strict=True)):
+        mode = "bilinear" if h.dim() == 4 else "trilinear"
+        return F.interpolate(h, size=tuple(size), mode=mode, align_corners=False)
+    for axis in range(2, h.dim()):
+        m = h.shape[axis]
+        near = h.mul(0.75)
+        left = torch.cat((h.narrow(axis, 0, 1), h.narrow(axis, 0, m - 1)), dim=axis)
+        right = torch.cat((h.narrow(axis, 1, m - 1), h.narrow(axis, m - 1, 1)), dim=axis)
+        even = left.mul_(0.25).add_(near)  # fine 2i:   ¾ c_i + ¼ c_{i−1}
+        odd = right.mul_(0.25).add_(near)  # fine 2i+1: ¾ c_i + ¼ c_{i+1}
+        h = torch.stack((even, odd), dim=axis + 1).flatten(axis, axis + 1)
+    return h
+
+
 #: the shipped multilevel model per grid dimension (unisolve/learned/weights/)
-PRETRAINED_FILES = {2: "dcdm2d_ml.pt"}
+PRETRAINED_FILES = {2: "dcdm2d_ml.pt", 3: "dcdm3d_ml.pt"}
 _PRETRAINED: dict[int, Any] = {}
 
 
 def pretrained_multilevel(dim: int = 2) -> Any:
-    """The shipped multilevel DCDM model (2D, trained on 64² layouts), loaded once and cached.
+    """The shipped multilevel DCDM model of dimension ``dim``, loaded once and cached.
 
-    Use it with ``unisolve.solve(p, method="dcdm", model=pretrained_multilevel())``; the
+    ``dim=2``: ``weights/dcdm2d_ml.pt``, trained on 64² layouts; ``dim=3``:
+    ``weights/dcdm3d_ml.pt``, trained on 32³ layouts (each file's ``meta`` holds its
+    training command, losses and budget). Use it with
+    ``unisolve.solve(p, method="dcdm", model=pretrained_multilevel(len(p.grid_shape)))``; the
     default model of ``method="dcdm"`` stays the single-level one.
+
+    Raises
+    ------
+    ValueError
+        ``dim`` other than 2 or 3.
 
     Examples
     --------
@@ -290,11 +365,14 @@ def pretrained_multilevel(dim: int = 2) -> Any:
     >>> p = us.problems.pressure_poisson(32, seed=2)
     >>> us.solve(p, method="dcdm", model=model, rtol=1e-6).converged
     True
+    >>> q = us.problems.pressure_poisson(16, dim=3, seed=2)
+    >>> us.solve(q, method="dcdm", model=pretrained_multilevel(3), rtol=1e-6).converged
+    True
     """
     from .dcdm import DCDM
 
     if dim not in PRETRAINED_FILES:
-        raise ValueError(f"unisolve ships a multilevel DCDM model for dim 2 only, not "
+        raise ValueError(f"unisolve ships multilevel DCDM models for dim 2 and 3 only, not "
                          f"dim={dim!r}: train one with DCDM.train(problems, kind='multilevel')")
     if dim not in _PRETRAINED:
         ref = resources.files("unisolve.learned").joinpath("weights", PRETRAINED_FILES[dim])
