@@ -65,9 +65,17 @@ start with 4 channels and no residual blocks, its stem, head and gain trained on
 256² on an unseen layout. Training the residual blocks with the scale-invariant
 loss lowered the loss (0.56 → 0.11) but made the plain method stall, so none ships;
 the file's ``meta['session_budget']`` lists every run of its 40-minute CPU budget.
+The 3D model ``weights/dcdm3d_ml.pt`` (``pretrained_multilevel(3)``) is the same
+recipe on 32³ layouts (4 channels, no blocks, BPX start; 5.3 min on one CPU
+thread, the loss 0.40 → 0.35): 34 / 41 / 46 iterations at 32³ / 64³ / 128³ on an
+unseen layout (the BPX start: 48 / 51 at 32³ / 64³; CG: 197 / 413 / 831).
 
-CPU cost: the channels (8 by default, 4 shipped) and the blocks set it; with
-blocks the features are channels-last (8-channel convolutions run several times
+CPU cost: the channels (8 by default, 4 shipped) and the blocks set it. Without
+blocks (the shipped models) the net runs as (8): one kernel as a sum of shifted
+copies and a one-channel cycle whose 2× interpolation goes one axis at a time
+(measured per application through the solver's grid operator, one thread:
+3.4 / 24 / 456 ms at 32³ / 64³ / 128³ as the 4-channel cycle, 1.3 / 5.6 / 43 ms
+so). With blocks the features are channels-last (8-channel convolutions run several times
 faster so), the masks of all levels are computed once per solve and kept, and the
 solver runs the net under ``torch.inference_mode`` with a reused input buffer.
 torch's CPU thread count is the caller's (``torch.set_num_threads``; the benchmarks
