@@ -33,16 +33,18 @@ docs/img/dcdm_residuals.png, docs/img/dcdm_growth.png.
 
 Usage::
 
-    python benchmarks/dcdm.py                       # the shipped model, 64² 128² 256²
+    python benchmarks/dcdm.py                       # the default model, 64² 128² 256²
     python benchmarks/dcdm.py --model my_model.pt --sizes 64 128
     python benchmarks/dcdm.py --quick               # smoke test: a model trained here, 24² 32²
     python benchmarks/dcdm.py --outside             # outside the training family, 64²
     python benchmarks/dcdm.py --outside --dim 3     # the same in 3D, 16³ 32³
     python benchmarks/dcdm.py --plain               # the main table with safeguard=False
 
-The main table's DCDM is the default, safeguarded method (IC(0)-PCG runs beside the
+The main table's DCDM is the default, safeguarded method (Jacobi-PCG runs beside the
 network and takes over once it is ahead; on the training family the network stays and
-the iterates are the paper's). ``--outside`` writes the section ``dcdm-outside``
+the iterates are the paper's) with the default model of ``method="dcdm"``: in 2D the
+multilevel one (``weights/dcdm2d_ml.pt``; ``--model unisolve/learned/weights/dcdm2d_64.pt``
+for the pooled one), in 3D ``dcdm3d_32.pt``. ``--outside`` writes the section ``dcdm-outside``
 (``dcdm-3d-outside``): CG, IC(0)-PCG, the paper's DCDM (``safeguard=False``) and the
 safeguarded one on Dirichlet boxes, one large obstacle, thin walls, a maze, a varying
 coefficient and a pinned cell, with the issue-28 target (≤ 1.0x CG's iterations).
@@ -124,6 +126,12 @@ def load_model(path: Path | None):
 
     if path is not None:
         return dcdm.DCDM.load(path), f"`{path}`"
+    if SETUP["dim"] == 2:  # the 2D default of method="dcdm" (issue 28)
+        from unisolve.learned import dcdm_multilevel
+
+        return (dcdm_multilevel.pretrained_multilevel(),
+                f"shipped, the 2D default (`unisolve/learned/weights/"
+                f"{dcdm_multilevel.PRETRAINED_FILES[2]}`)")
     try:
         return (dcdm.pretrained(SETUP["dim"]),
                 f"shipped (`unisolve/learned/weights/{dcdm.PRETRAINED_FILES[SETUP['dim']]}`)")
@@ -382,7 +390,7 @@ def summarise(sizes: list[dict], args, model, origin: str, cmd: str, threads: in
         f"from x0 = 0, every run checked",
         f"- DCDM model: {origin}, `{model!r}`, the same model at every size; k = {SETUP['k']} "
         f"previous directions; "
-        + ("safeguarded (the default: IC(0)-PCG beside it)" if SETUP["safeguard"] else
+        + ("safeguarded (the default: Jacobi-PCG beside it)" if SETUP["safeguard"] else
            "`safeguard=False` (the paper's method)") + f"; {device_words()}; maxiter = max(200, "
         f"{args.dcdm_maxiter_factor:g} x CG's iterations on the same system)",
         training_record(model),
@@ -564,7 +572,7 @@ def summarise_outside(rows: list[tuple[str, int, dict]], args, model, origin: st
         f"random obstacles, at {'64²' if SETUP['dim'] == 2 else '32³'}); k = {SETUP['k']}; "
         f"{device_words()}",
         "- DCDM (paper): `safeguard=False`, equations (1)-(4); DCDM (safeguarded): the default, "
-        "IC(0)-PCG run beside the network, the network dropped once PCG's iterate is closer "
+        "Jacobi-PCG run beside the network, the network dropped once PCG's iterate is closer "
         "in the energy norm for 3 iterations in a row (or meets the stopping test first); "
         "maxiter = max(200, "
         f"{args.dcdm_maxiter_factor:g} x CG's iterations)",
@@ -626,7 +634,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="unseen obstacle layouts, seeds 1..N (default 3)")
     ap.add_argument("--repeats", type=int, default=3, help="timing repeats, median (default 3)")
     ap.add_argument("--model", type=Path, default=None,
-                    help="DCDM model file (default: the shipped 2D model)")
+                    help="DCDM model file (default: the default model of method='dcdm', "
+                         "in 2D the multilevel one)")
     ap.add_argument("--omega", type=_omega, default="tune",
                     help="SSOR-PCG weight, or 'tune' (default): best of 1.0..1.95 per size")
     ap.add_argument("--dcdm-maxiter-factor", type=float, default=None,

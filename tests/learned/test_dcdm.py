@@ -559,11 +559,27 @@ def test_the_shipped_model_reaches_1e6_within_100_iterations_on_unseen_64x64_lay
     """Issue 4's target. Measured with one thread: 52, 50, 43, 58 iterations (CG: 331 on
     average); training used seeds >= 1000, so these layouts are unseen."""
     p = us.problems.pressure_poisson(64, seed=seed)
-    r = us.solve(p, method="dcdm", rtol=1e-6, maxiter=100)
+    r = us.solve(p, method="dcdm", model=pretrained(), rtol=1e-6, maxiter=100)
     assert r.status is Status.CONVERGED, (r.status, r.iterations, r.residuals[-1])
     assert true_residual(p, r.x) <= 1e-6 * np.linalg.norm(p.b)
     assert r.residuals[-1] == pytest.approx(true_residual(p, r.x), rel=1e-10, abs=0)
     assert r.iterations <= us.solve(p, method="cg", rtol=1e-6).iterations / 4
+
+
+def test_the_multilevel_model_is_the_2d_default_from_8_cells_a_side(one_torch_thread):
+    """Issue 28: the default 2D model is ``pretrained_multilevel()`` (fewer wall seconds
+    than ``pretrained()`` at 64²-256², benchmarks/dcdm_safeguard.py); below its 8-cell
+    minimum the pooled model. Seed 3 at 64² (measured): 55 iterations, CG 296."""
+    from unisolve.learned.dcdm_multilevel import pretrained_multilevel
+
+    p = us.problems.pressure_poisson(64, seed=3)
+    r = us.solve(p, method="dcdm", rtol=1e-5)
+    assert r.info["model"] == repr(pretrained_multilevel()) and "multilevel" in r.info["model"]
+    assert r.converged and r.info["network_directions"] == r.iterations
+    assert r.iterations <= us.solve(p, method="cg", rtol=1e-5).iterations / 5
+    assert r.info["safeguard"] == "jacobi"
+    small = us.solve(us.problems.pressure_poisson(7, seed=0), method="dcdm", rtol=1e-6)
+    assert small.converged and small.info["model"] == repr(pretrained())
 
 
 def test_the_shipped_3d_model_is_the_default_for_a_3d_grid(one_torch_thread):

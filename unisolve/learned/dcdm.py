@@ -42,7 +42,9 @@ The shipped models (``weights/dcdm2d_64.pt``, trained on 64² and
 ``weights/dcdm3d_32.pt``, trained on 32³ :func:`unisolve.problems.pressure_poisson`
 layouts) were made by ``benchmarks/train_dcdm.py``; their files record every
 training stage (``DCDM.load(path).meta``). :func:`pretrained` loads them and
-``method="dcdm"`` picks the one that matches the problem's grid dimension.
+``method="dcdm"`` uses the 3D one on a 3D grid; on a 2D grid its default is the
+multilevel model of :mod:`unisolve.learned.dcdm_multilevel` (``pretrained()`` is
+still loadable, ``model=pretrained()``).
 """
 
 from __future__ import annotations
@@ -679,9 +681,17 @@ def pretrained(dim: int = 2) -> DCDM:
 
 # ----------------------------------------------------------------------------- solver
 def _check_model(model: Any, problem: LinearProblem) -> DCDM:
-    if model is None:  # the shipped model of the problem's grid dimension
+    if model is None:  # the shipped default of the problem's grid dimension
         shape = getattr(problem, "grid_shape", None)
-        return pretrained(len(shape) if shape is not None and len(shape) == 3 else 2)
+        if shape is not None and len(shape) == 3:
+            return pretrained(3)
+        from .dcdm_multilevel import MIN_CELLS, pretrained_multilevel
+
+        if shape is not None and len(shape) == 2 and min(shape) >= MIN_CELLS:
+            # 2D: the multilevel model, fewer wall seconds than pretrained() at every size
+            # measured (benchmarks/dcdm_safeguard.py); below its 8-cell minimum, the pooled one
+            return pretrained_multilevel()
+        return pretrained(2)
     if isinstance(model, (str, Path)):
         return DCDM.load(model)
     if not isinstance(model, DCDM):
@@ -714,11 +724,11 @@ def _classical(A: Any, name: str) -> tuple[Callable[[np.ndarray], np.ndarray], s
 
 def _check_safeguard(safeguard: Any, patience: Any) -> str | None:
     if safeguard is True:
-        safeguard = "ic0"
+        safeguard = "jacobi"
     if safeguard is False or safeguard is None:
         safeguard = None
     elif safeguard not in ("ic0", "jacobi"):
-        raise ValueError(f"safeguard must be True (IC(0)), 'ic0', 'jacobi', or False / None "
+        raise ValueError(f"safeguard must be True (Jacobi), 'jacobi', 'ic0', or False / None "
                          f"(the paper's plain method), got {safeguard!r}")
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
         raise ValueError(f"patience must be an int >= 1 (iterations), got {patience!r}")
@@ -749,7 +759,8 @@ def dcdm(
     residual, which is recomputed at every iteration.
 
     The safeguard (default) makes it never worse than preconditioned CG: a
-    PCG iteration (IC(0); Jacobi where IC(0) breaks down) runs beside the
+    PCG iteration (Jacobi, ``M = diag(A)``, by default; IC(0) with
+    ``safeguard='ic0'``, Jacobi where IC(0) breaks down) runs beside the
     network's, one step each per iteration, from the same x0:
 
         z = M⁻¹ r_s,  p ← z − (zᵀAp / pᵀAp) p,  x_s ← x_s + (pᵀr_s / pᵀAp) p,
@@ -776,9 +787,32 @@ def dcdm(
     network's line-search gain ``(q̃ᵀr)²/q̃ᵀAq̃`` fell below 5 % of the PCG
     direction's kept a network that gained as much per step as IC(0) but
     converged slower than CG (3D model on a 12³ Dirichlet box: 47 iterations,
-    CG 37). The price: two matvecs and one preconditioner application per
-    iteration while the network runs, small beside a network application on
-    the CPU; after the drop an iteration costs what one of PCG does.
+    CG 37).
+
+    Why Jacobi by default: the guarantee is "at most as many iterations as the
+    side PCG", and the issue's target is CG's count; Jacobi-PCG needs at most
+    CG's iterations on every grid Poisson problem measured (exactly CG's where
+    ``diag(A)`` is constant, as in a Dirichlet box: PCG with ``M = cI`` is CG;
+    fewer with walls or varying coefficients, 2.4x fewer for e^N(0, 1.5²)
+    coefficients at 64²). While the network is kept, the safeguard costs per
+    iteration
+
+        2 matvecs + M⁻¹ r_s + 5 dots/axpys of length n                    (S3)
+
+    which with ``M = diag(A)`` is about one CG iteration, so over a solve it
+    adds about (DCDM's iterations / CG's) x CG's time plus the vector
+    operations. IC(0)'s two triangular solves cost about 6 matvecs on this
+    CPU, and its factorisation is paid at every solve. Measured in one run
+    (benchmarks/dcdm_safeguard.py, multilevel model, unseen 256² layouts):
+    0.81-1.55x CG's wall time with Jacobi, 0.98-1.73x with IC(0), 0.62-0.96x
+    unguarded. IC(0) drops a poor network in favour of a method with 3-4x
+    fewer iterations than CG, so ``safeguard='ic0'`` pays where the network
+    is expected to fail (64² maze: the network, 4 % ahead of Jacobi-PCG, is
+    kept for 1297 iterations, 46x CG's time; with IC(0) 404 iterations, 3x). Running
+    the side PCG only every few iterations would break the lockstep that the
+    bound rests on (a catch-up PCG may have met the stopping test at an
+    earlier iteration than the network's) for a saving of at most (S3).
+    After the drop an iteration costs what one of PCG does.
 
     Parameters
     ----------
@@ -787,8 +821,11 @@ def dcdm(
         ``pressure_poisson``), on a grid (``grid_shape``, and ``mask`` when
         cells are removed), numpy / scipy data.
     model : DCDM or path, optional
-        The network; default the shipped model of the grid's dimension
-        (:func:`pretrained`: 2D trained on 64², 3D trained on 32³). Any model
+        The network; default a shipped model of the grid's dimension: in 2D
+        the multilevel one (:func:`~unisolve.learned.dcdm_multilevel.
+        pretrained_multilevel`; :func:`pretrained` below 8 cells a side), in 3D
+        :func:`pretrained` (trained on 32³); ``model=pretrained()`` is the
+        pooled 2D model (fewer iterations at 64², each 13-28x dearer). Any model
         whose network maps a residual grid to a direction.
     k : int
         Number of previous directions each new one is A-orthogonalised against (2).
@@ -804,8 +841,8 @@ def dcdm(
         Store the search directions of the returned iterate in
         ``info['directions']`` (the network's, or PCG's from x0 when PCG's
         iterate is returned; memory: n per iteration).
-    safeguard : bool or {'ic0', 'jacobi'}
-        The PCG run beside the network: True (default) is 'ic0'; False or
+    safeguard : bool or {'jacobi', 'ic0'}
+        The PCG run beside the network: True (default) is 'jacobi'; False or
         None is the paper's plain method, equations (1)-(4).
     patience : int
         Iterations in a row with PCG's iterate closer before the network is
@@ -840,7 +877,7 @@ def dcdm(
     (True, [])
     >>> box = us.problems.poisson2d(48)                       # outside its family
     >>> r = us.solve(box, method="dcdm", rtol=1e-6)
-    >>> r.iterations <= us.solve(box, method="pcg", preconditioner="ic0", rtol=1e-6).iterations
+    >>> r.iterations <= us.solve(box, method="cg", rtol=1e-6).iterations  # Jacobi-PCG's bound
     True
     """
     model = _check_model(model, problem)
@@ -883,7 +920,7 @@ def dcdm(
                       f"{info['safeguard']}-PCG")
 
     while status is None:
-        if safeguard is not None and pcg_alive:  # one PCG step, (S1)
+        if safeguard is not None and pcg_alive:  # one PCG step, (S1); its cost (S3)
             z, Az, zAz = _a_orthogonal(A, np.asarray(M(r_s), dtype=np.float64),
                                        () if p_s is None else (p_s,))
             if zAz > 0:
