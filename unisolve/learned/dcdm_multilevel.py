@@ -356,8 +356,8 @@ def pretrained_multilevel(dim: int = 2) -> Any:
     ``dim=2``: ``weights/dcdm2d_ml.pt``, trained on 64² layouts; ``dim=3``:
     ``weights/dcdm3d_ml.pt``, trained on 32³ layouts (each file's ``meta`` holds its
     training command, losses and budget). Use it with
-    ``unisolve.solve(p, method="dcdm", model=pretrained_multilevel(len(p.grid_shape)))``; the
-    default model of ``method="dcdm"`` stays the single-level one.
+    ``unisolve.solve(p, method="dcdm", model=pretrained_multilevel(len(p.grid_shape)))``; it is
+    the default model of ``method="dcdm"`` on grids of at least 8 cells a side (2D and 3D).
 
     Raises
     ------
