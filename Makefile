@@ -53,6 +53,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/dcdm.py --write
 	$(PY) benchmarks/dcdm.py --outside --write
 	$(PY) benchmarks/dcdm_scaling.py --write
+	$(PY) benchmarks/dcdm_scaling.py --dim 3 --seeds 1 2 --repeats 2 --write
+	$(PY) benchmarks/dcdm_safeguard.py --write
 	$(PY) benchmarks/constrained.py --write
 	$(PY) benchmarks/bcd.py --write
 	$(PY) benchmarks/halpern.py --write
