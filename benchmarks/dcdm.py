@@ -126,12 +126,13 @@ def load_model(path: Path | None):
 
     if path is not None:
         return dcdm.DCDM.load(path), f"`{path}`"
-    if SETUP["dim"] == 2:  # the 2D default of method="dcdm" (issue 28)
+    if SETUP["dim"] in (2, 3):  # the default of method="dcdm" (issue 28)
         from unisolve.learned import dcdm_multilevel
 
-        return (dcdm_multilevel.pretrained_multilevel(),
-                f"shipped, the 2D default (`unisolve/learned/weights/"
-                f"{dcdm_multilevel.PRETRAINED_FILES[2]}`)")
+        dim = SETUP["dim"]
+        return (dcdm_multilevel.pretrained_multilevel(dim),
+                f"shipped, the {dim}D default (`unisolve/learned/weights/"
+                f"{dcdm_multilevel.PRETRAINED_FILES[dim]}`)")
     try:
         return (dcdm.pretrained(SETUP["dim"]),
                 f"shipped (`unisolve/learned/weights/{dcdm.PRETRAINED_FILES[SETUP['dim']]}`)")
