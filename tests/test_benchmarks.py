@@ -66,6 +66,13 @@ def test_dcdm_benchmark_3d_with_the_shipped_3d_model(capsys):
     assert dcdm.main(args) == 0
     out = capsys.readouterr().out
     assert "unseen 3D obstacle layouts" in out and "| 8³ |" in out and "| 10³ |" in out
+    assert "dcdm3d_ml.pt" in out and "NOT CONVERGED" not in out  # the 3D default (issue 28)
+    import unisolve.learned
+
+    pooled = Path(unisolve.learned.__file__).parent / "weights" / "dcdm3d_32.pt"
+    args += ["--model", str(pooled)]  # the pooled 3D model
+    assert dcdm.main(args) == 0
+    out = capsys.readouterr().out
     assert "dcdm3d_32.pt" in out and "NOT CONVERGED" not in out
 
 
