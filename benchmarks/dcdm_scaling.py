@@ -111,26 +111,9 @@ class ChannelWise:
         self.net = net
 
     def __call__(self, x):
-        from torch.nn import functional as F
+        from unisolve.learned.dcdm_multilevel import channelwise_reference
 
-        from unisolve.learned.dcdm_multilevel import levels_for
-
-        net, dim = self.net, self.net.dim
-        pool = F.avg_pool2d if dim == 2 else F.avg_pool3d
-        mode = "bilinear" if dim == 2 else "trilinear"
-        masks = [x[:, 1:2]]
-        for _ in range(levels_for(x.shape[2:]) - 1):
-            masks.append((pool(masks[-1], 2, ceil_mode=True) > 0).to(x.dtype))
-        masks = [m.expand(-1, net.channels, *m.shape[2:]).contiguous() for m in masks]
-        h = net.stem(x[:, :1].contiguous()) * masks[0]
-        skips = []
-        for level in range(len(masks) - 1):
-            skips.append(h)
-            h = pool(h, 2, ceil_mode=True) * masks[level + 1]
-        for level in range(len(masks) - 2, -1, -1):
-            up = F.interpolate(h, size=skips[level].shape[2:], mode=mode, align_corners=False)
-            h = skips[level] + net.gain * up * masks[level]
-        return net.head(h).contiguous()
+        return channelwise_reference(self.net, x)
 
 
 def network_times(models: dict, sizes, repeats: int, old_sizes=()) -> list[str]:

@@ -543,15 +543,6 @@ def test_the_shipped_model_loads():
         pretrained(4)
 
 
-@pytest.fixture
-def one_torch_thread():
-    """The network's float32 summation order (the thread count) changes the iterates in
-    the last digits; one thread makes the iteration counts below repeatable."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_the_shipped_model_reaches_1e6_within_100_iterations_on_unseen_64x64_layouts(

@@ -16,13 +16,7 @@ from unisolve.learned.dcdm_multilevel import MIN_CELLS, MultilevelNet, levels_fo
 WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One torch thread: repeatable float32 sums, and quick on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def grid_input(shape, seed=0, solid=0.2):

@@ -20,19 +20,14 @@ from unisolve.learned.dcdm import DCDM
 from unisolve.learned.dcdm_multilevel import (
     MultilevelNet,
     _upsample,
-    levels_for,
+    channelwise_reference,
     pretrained_multilevel,
 )
 
 WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def grid_input(shape, seed=0, solid=0.2):
@@ -40,25 +35,6 @@ def grid_input(shape, seed=0, solid=0.2):
     mask = (torch.rand(*shape, generator=g) > solid).float()
     r = torch.randn(*shape, generator=g) * mask
     return torch.stack([r, mask])[None]
-
-
-def channelwise_cycle(net, x):
-    """Equations (2)-(7) with C channels, torch's conv and interpolation (the reference)."""
-    dim = net.dim
-    pool = F.avg_pool2d if dim == 2 else F.avg_pool3d
-    mode = "bilinear" if dim == 2 else "trilinear"
-    masks = [x[:, 1:2]]
-    for _ in range(levels_for(x.shape[2:]) - 1):
-        masks.append((pool(masks[-1], 2, ceil_mode=True) > 0).float())
-    h = net.stem(x[:, :1]) * masks[0]
-    skips = []
-    for level in range(len(masks) - 1):
-        skips.append(h)
-        h = pool(h, 2, ceil_mode=True) * masks[level + 1]
-    for level in range(len(masks) - 2, -1, -1):
-        up = F.interpolate(h, size=skips[level].shape[2:], mode=mode, align_corners=False)
-        h = skips[level] + net.gain * up * masks[level]
-    return net.head(h)
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (37, 20), (16, 16, 16), (20, 16, 33)])
@@ -70,7 +46,7 @@ def test_the_one_channel_path_is_the_channelwise_cycle(shape):
         net.gain.fill_(3.7)
     x = grid_input(shape, seed=len(shape))
     with torch.no_grad():
-        ref = channelwise_cycle(net, x)
+        ref = channelwise_reference(net, x)
     scale = float(ref.abs().max())
     with torch.inference_mode():  # the solver's path: shifted sums, the axis-wise upsampling
         fast = net(x)

@@ -21,12 +21,7 @@ from unisolve.learned.dcdm_multilevel import pretrained_multilevel
 RTOL = 1e-6
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class NoiseNet(DCDMNet):

@@ -93,7 +93,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["MIN_CELLS", "MultilevelNet", "levels_for", "pretrained_multilevel"]
+__all__ = ["MIN_CELLS", "MultilevelNet", "channelwise_reference", "levels_for",
+           "pretrained_multilevel"]
 
 #: the shortest grid side the network accepts: ⌊log₂ 8⌋ − 2 = 1 level
 MIN_CELLS = 8
@@ -348,6 +349,40 @@ def _upsample(h: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
 #: the shipped multilevel model per grid dimension (unisolve/learned/weights/)
 PRETRAINED_FILES = {2: "dcdm2d_ml.pt", 3: "dcdm3d_ml.pt"}
 _PRETRAINED: dict[int, Any] = {}
+
+
+def channelwise_reference(net: MultilevelNet, x: torch.Tensor) -> torch.Tensor:
+    """Equations (2)-(7) with C channels and torch's own convolution and interpolation: the
+    block-free net as it ran before the one-channel path (8), kept as the reference that
+    (8) is checked against and as the "before" of benchmarks/dcdm_scaling.py.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MultilevelNet(channels=4, blocks=(0, 0, 0))
+    >>> x = torch.stack([torch.randn(32, 32), torch.ones(32, 32)])[None]
+    >>> with torch.no_grad():
+    ...     bool(torch.allclose(channelwise_reference(net, x), net(x), atol=1e-5))
+    True
+    """
+    if sum(net.blocks):
+        raise ValueError("channelwise_reference is the block-free net's cycle: this net has "
+                         f"residual blocks {tuple(net.blocks)}")
+    pool = F.avg_pool2d if net.dim == 2 else F.avg_pool3d
+    mode = "bilinear" if net.dim == 2 else "trilinear"
+    masks = [x[:, 1:2]]
+    for _ in range(levels_for(x.shape[2:]) - 1):  # m_{l+1} = [pool₂(m_l) > 0]
+        masks.append((pool(masks[-1], 2, ceil_mode=True) > 0).to(x.dtype))
+    masks = [m.expand(-1, net.channels, *m.shape[2:]).contiguous() for m in masks]
+    h = net.stem(x[:, :1].contiguous()) * masks[0]  # (2)
+    skips = []
+    for level in range(len(masks) - 1):
+        skips.append(h)
+        h = pool(h, 2, ceil_mode=True) * masks[level + 1]  # (4)
+    for level in range(len(masks) - 2, -1, -1):  # (6)
+        up = F.interpolate(h, size=skips[level].shape[2:], mode=mode, align_corners=False)
+        h = skips[level] + net.gain * up * masks[level]
+    return net.head(h).contiguous()  # (7)
 
 
 def pretrained_multilevel(dim: int = 2) -> Any:
