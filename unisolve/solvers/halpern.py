@@ -765,8 +765,11 @@ def _extragradient(problem: FiniteSumProblem, name: str, anchored: bool, step: f
     Fz = M @ z + q
     tr.calls += problem.n
     status = tr.record(z, Fz)
-    k = trials = j = restarts = 0  # j: iterations since the anchor was set
-    r_anchor = tr.residual(z, Fz)
+    k = trials = j = 0  # j: iterations since the anchor was set
+    # the sufficient-decay rule of halpern's restart="adaptive", necessary decay off
+    rs = _Restarter("adaptive" if restart is not None else "none", math.inf,
+                    restart or 0.0, 0.0)
+    rs.anchor(tr.residual(z, Fz), 0.0)
     while status is None:
         base = z + (z0 - z) / (j + 2) if anchored else z  # z + λ_j(z₀ − z) for EAG
         if line_search:
@@ -792,17 +795,15 @@ def _extragradient(problem: FiniteSumProblem, name: str, anchored: bool, step: f
         Fz = M @ z + q  # for the residual and the next half step
         k += 1
         j += 1
-        if restart is not None:
-            r = tr.residual(z, Fz)  # F(z) is at hand: no oracle call
-            if r <= restart * r_anchor:  # the residual fell by the factor: new anchor z₀ ← z
-                z0, r_anchor, j = z.copy(), r, 0
-                restarts += 1
+        # F(z) is at hand: r costs no oracle call; r ≤ β r(anchor): new anchor z₀ ← z
+        if restart is not None and rs.due(tr.residual(z, Fz), tr.calls / problem.n):
+            z0, j = z.copy(), 0
         status = tr.record(z, Fz)
     extra: dict[str, Any] = {}
     if line_search:
         extra.update(first_step=first, line_search=True, trials=trials)
     if restart is not None:
-        extra.update(restart=restart, restarts=restarts)
+        extra.update(restart=restart, restarts=len(rs.epochs))
     return _done(tr, z, status, name, k, step=eta, **extra)
 
 
