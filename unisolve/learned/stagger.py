@@ -472,12 +472,29 @@ class StaggerModel:
                              f"problem) differ in {diff}: train a model on this problem")
 
     def rollout(self, problem: FlowProblem | Sequence[FlowProblem],
-                steps: int | None = None) -> np.ndarray:
+                steps: int | None = None, *, strided: bool = False) -> np.ndarray:
         """ψ⁰ … ψ^steps, float64 (steps + 1, ny, nx); steps a multiple of s_T.
 
         Given a list of problems (same set-up) they are rolled out as one batch and
         the result has shape (len(problems), steps + 1, ny, nx). The first s_T − 1
         steps (only when s_T > 1) are the classical solver's.
+
+        ``strided=True`` advances only the time sub-sequence through ψ⁰ (sub-task
+        k = 0 of :func:`split_time`): one network call per s_T·Δt of simulated time,
+        no classical start-up steps, and the result holds the time levels
+        0, s_T, 2 s_T, …, steps only (shape (steps/s_T + 1, ny, nx)). The
+        sub-sequences of the interleaved rollout never read each other, so these are
+        the interleaved rollout's levels ``[::s_T]``.
+
+        Examples
+        --------
+        >>> from unisolve.problems.mac_flow import decaying_turbulence
+        >>> p = decaying_turbulence(16, steps=4)
+        >>> m = train(p, s=(2, 2, 2), width=8, iterations=3, batch=2, pool=4,
+        ...           progress_bar=False)
+        >>> full, every2 = m.rollout(p), m.rollout(p, strided=True)
+        >>> full.shape, every2.shape, bool(np.allclose(full[::2], every2, atol=1e-6))
+        ((5, 16, 16), (3, 16, 16), True)
         """
         many = isinstance(problem, (list, tuple))
         probs = list(problem) if many else [problem]
@@ -491,14 +508,24 @@ class StaggerModel:
                 or steps % s_t:
             raise ValueError(f"steps must be a positive multiple of s_T = {s_t}, got "
                              f"{steps!r}")
+        if not isinstance(strided, (bool, np.bool_)):
+            raise TypeError(f"strided must be True or False, got {strided!r}")
         shape = self.flow.shape
-        psi, p = self._initial(probs)          # the K · s_T current states
-        out = [psi.reshape(len(probs), s_t, *shape)]
+        if strided:   # sub-sequence 0 alone: ψ⁰ with p⁰ = 0, as in _multilevel_start
+            dtype = next(self.net.parameters()).dtype
+            psi = torch.as_tensor(np.stack([q.psi0 for q in probs]), dtype=dtype)
+            p = torch.zeros_like(psi)
+            lanes = 1
+        else:
+            psi, p = self._initial(probs)          # the K · s_T current states
+            lanes = s_t
+        out = [psi.reshape(len(probs), lanes, *shape)]
         with torch.inference_mode():
             for _ in range(steps // s_t):
                 psi, p = self.advance(psi, p)
-                out.append(psi.reshape(len(probs), s_t, *shape))
-        traj = torch.cat(out, dim=1).double().numpy()[:, : steps + 1]
+                out.append(psi.reshape(len(probs), lanes, *shape))
+        traj = torch.cat(out, dim=1).double().numpy()
+        traj = traj if strided else traj[:, : steps + 1]
         return traj if many else traj[0]
 
     def coarse_rollout(self, problem: FlowProblem, offset: tuple[int, int] = (0, 0),
@@ -545,19 +572,27 @@ class StaggerModel:
                 out.append(psi[:, 0])
         return torch.cat(out).double().numpy()
 
-    def solve(self, problem: FlowProblem, steps: int | None = None) -> Result:
+    def solve(self, problem: FlowProblem, steps: int | None = None, *,
+              strided: bool = False) -> Result:
         """Roll out and report (see the ``neural-stagger`` method)."""
         t0 = time.perf_counter()
-        traj = self.rollout(problem, steps)
+        traj = self.rollout(problem, steps, strided=strided)
         seconds = time.perf_counter() - t0
-        n = len(traj) - 1
+        every = self.s[2] if strided else 1      # time steps between stored levels
+        n = (len(traj) - 1) * every              # Δt steps simulated
         finite = bool(np.all(np.isfinite(traj)))
         info = {"s": self.s, "shared": self.shared, "parameters": self.parameters,
+                "strided": bool(strided), "time_levels_every": every,
+                "network_calls": n // self.s[2], "simulated_time": n * self.flow.dt,
+                "rollout_seconds": seconds,   # the rollout alone (no reference run)
+                # the currency: wall seconds per unit of simulated time (calls · s_T · Δt)
+                "seconds_per_unit_time": seconds / (n * self.flow.dt),
                 "seconds_per_step": seconds / n,
                 "stopping_test": f"none: a fixed number of network time steps ({n})"}
         if problem.reference is not None or problem.steps <= 400:
             reference_rollout(problem)  # mac-cn's trajectory, computed once and kept
-            info["velocity_error"] = problem.velocity_error(traj) if finite else None
+            info["velocity_error"] = problem.velocity_error(traj, every=every) \
+                if finite else None
         # no stopping test ran: COMPLETED, never CONVERGED (no residual is recorded)
         return Result(x=traj, status=Status.COMPLETED if finite else Status.NONFINITE,
                       iterations=n, residuals=[], time=seconds, method=self.name, info=info)
@@ -812,19 +847,20 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     return model
 
 
-def _solve(name: str, problem: Any, model: Any, steps: int | None) -> Result:
+def _solve(name: str, problem: Any, model: Any, steps: int | None,
+           strided: bool = False) -> Result:
     s = "(1, 1, 1)" if name == "neural-fine" else "(2, 2, 1)"
     model = resolve_model(model, StaggerModel, name,
                           f"model = unisolve.learned.stagger.train(problem, s={s})")
     if model.name != name:
         raise ValueError(f"method {name!r} got a model with s = {model.s}: use "
                          f"method={model.name!r}")
-    return model.solve(problem, steps)
+    return model.solve(problem, steps, strided=strided)
 
 
 @method("neural-stagger", kinds=("flow",))
 def neural_stagger(problem: FlowProblem, *, model: Any = None,
-                   steps: int | None = None) -> Result:
+                   steps: int | None = None, strided: bool = False) -> Result:
     """NeuralStagger (Huang et al. 2023): coarse sub-grid networks, re-assembled each step.
 
     Parameters
@@ -834,11 +870,17 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
         From :func:`train` with s ≠ (1, 1, 1) (or its saved file).
     steps : int, optional
         Steps to roll out (default ``problem.steps``); a multiple of s_T.
+    strided : bool
+        Advance only the time sub-sequence through ψ⁰: one network call per s_T·Δt,
+        ``x`` holds the levels 0, s_T, 2 s_T, … (see :meth:`StaggerModel.rollout`).
 
     Returns
     -------
     Result
-        ``x``: the ψ trajectory (steps + 1, ny, nx); ``info["velocity_error"]``
+        ``x``: the ψ trajectory (steps + 1, ny, nx), or (steps/s_T + 1, ny, nx) when
+        ``strided``; ``info["seconds_per_unit_time"]`` is the wall time per unit of
+        simulated time (the number to compare with ``mac-cn``'s), with
+        ``info["network_calls"]`` and ``info["simulated_time"]``; ``info["velocity_error"]``
         per step against the classical solver (run once and kept on the problem if
         it has no reference yet and steps ≤ 400; not part of ``Result.time``),
         ``info["seconds_per_step"]``. ``status`` is ``COMPLETED``: the network runs
@@ -856,7 +898,7 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
     >>> r.x.shape, len(r.info["velocity_error"]), r.status.name
     ((5, 16, 16), 5, 'COMPLETED')
     """
-    return _solve("neural-stagger", problem, model, steps)
+    return _solve("neural-stagger", problem, model, steps, strided)
 
 
 @method("neural-fine", kinds=("flow",))

@@ -52,8 +52,8 @@ import numpy as np
 
 __all__ = ["FlowProblem", "MacFlow", "channel_flow", "check_divisible", "cylinder_channel",
            "decaying_turbulence", "laplacian_symbol", "plug_flow_psi",
-           "random_turbulence_psi", "taylor_green_flow",
-           "taylor_green_psi"]
+           "random_turbulence_psi", "strouhal", "taylor_green_flow",
+           "taylor_green_psi", "wake_probe"]
 
 
 def _roll(a: Any, shift: int, axis: int) -> Any:
@@ -452,28 +452,32 @@ class FlowProblem:
             )
         return self.reference[: self.steps + 1]
 
-    def velocity_error(self, psi: Any) -> np.ndarray:
+    def velocity_error(self, psi: Any, every: int = 1) -> np.ndarray:
         """Relative L2 error of the velocity at each step against the reference.
 
-        ``psi`` is a trajectory (k + 1, ny, nx) starting at ψ⁰; entry m is
-        ‖u_m − u_m^ref‖ / ‖u_m^ref‖ (velocity fluctuation about the mean flow).
-        The reference is :meth:`reference_rollout` (computed by the classical
-        solver, see there).
+        ``psi`` is a trajectory (k + 1, ny, nx) starting at ψ⁰ whose entry m is the
+        time level m · ``every`` (``every = s_T`` for a strided NeuralStagger
+        rollout); entry m of the result is ‖u_m − u_m^ref‖ / ‖u_m^ref‖ (velocity
+        fluctuation about the mean flow). The reference is :meth:`reference_rollout`
+        (computed by the classical solver, see there).
 
         Examples
         --------
         >>> import unisolve as us
         >>> p = taylor_green_flow(16, steps=2)
         >>> r = us.solve(p, method="mac-cn")
-        >>> p.velocity_error(r.x).tolist()
-        [0.0, 0.0, 0.0]
+        >>> p.velocity_error(r.x).tolist(), p.velocity_error(r.x[::2], every=2).tolist()
+        ([0.0, 0.0, 0.0], [0.0, 0.0])
         """
         psi = np.asarray(psi, dtype=np.float64)
-        if psi.ndim != 3 or psi.shape[1:] != self.flow.shape or len(psi) > self.steps + 1:
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        if psi.ndim != 3 or psi.shape[1:] != self.flow.shape or \
+                (len(psi) - 1) * every > self.steps:
             raise ValueError(f"a trajectory has shape (k + 1, {self.flow.ny}, "
-                             f"{self.flow.nx}) with k <= steps = {self.steps}, got "
-                             f"{psi.shape}")
-        ref = self.reference_rollout()[: len(psi)]
+                             f"{self.flow.nx}) with k * every <= steps = {self.steps}, got "
+                             f"{psi.shape} with every = {every}")
+        ref = self.reference_rollout()[: (len(psi) - 1) * every + 1: every]
         f = self.flow
         du, dv = (a - b for a, b in zip(f.velocity(psi), f.velocity(ref), strict=True))
         u, v = self.flow.velocity(ref)
@@ -592,6 +596,97 @@ def cylinder_channel(ny: int = 64, nx: int = 128, *, reynolds: float = 100.0,
     flow = channel_flow(ny, nx, reynolds=reynolds, dt=dt)
     psi = plug_flow_psi(flow) + noise * random_turbulence_psi(flow, k0=4.0, u_rms=1.0,
                                                               seed=seed)
+    h = flow.h
     return FlowProblem(flow, psi, steps, f"cylinder-{ny}x{nx}-Re{reynolds:g}",
                        {"case": "cylinder", "seed": seed, "reynolds": reynolds,
-                        "noise": noise})
+                        "noise": noise, "cylinder": (0.5, 0.5 + h / 2, 0.2)})
+
+
+# ----------------------------------------------------------------------------- shedding
+def wake_probe(problem: FlowProblem, psi: Any, every: int = 1) -> np.ndarray:
+    """The cross-stream velocity v on the centre line 1.3 diameters behind the cylinder.
+
+    ``psi`` is a trajectory (k + 1, ny, nx) of a :func:`cylinder_channel` problem;
+    the probe is the v-face at x ≈ x_c + 1.3 D on the centre line y ≈ y_c (the cylinder's centre
+    (x_c, y_c) and diameter D are in ``problem.meta``; for the default 64 × 128
+    channel it is face (32, 48)). v changes sign with every shed vortex, so its
+    dominant frequency is the shedding frequency (:func:`strouhal`).
+
+    Examples
+    --------
+    >>> p = cylinder_channel(64, 128, steps=2)
+    >>> wake_probe(p, np.stack([p.psi0, p.psi0])).shape
+    (2,)
+    """
+    meta = problem.meta
+    if "cylinder" not in meta:
+        raise ValueError("wake_probe needs a cylinder_channel problem (its meta['cylinder'] "
+                         "gives the centre and diameter)")
+    x_c, y_c, d = meta["cylinder"]
+    h = problem.flow.h
+    i = math.floor(y_c / h)   # v-face (i, j) sits at ((j + ½) h, i h): at/below y_c
+    j = round((x_c + 1.3 * d) / h - 0.5)
+    psi = np.asarray(psi, dtype=np.float64)
+    _, v = problem.flow.velocity(psi)
+    return v[..., i, j]
+
+
+def strouhal(signal: Any, dt: float, length: float = 1.0, velocity: float = 1.0,
+             min_periods: int = 3) -> float:
+    """The Strouhal number St = f L / U of an oscillating signal, f from its up-crossings.
+
+    The mean is removed; every up-crossing of zero is located by linear
+    interpolation between its two samples, and f = (number of full periods) /
+    (time from the first to the last up-crossing): the mean period over the
+    complete periods, insensitive to where the record starts and ends.
+
+    Parameters
+    ----------
+    signal : array_like, shape (m,)
+        Samples at spacing ``dt`` (e.g. :func:`wake_probe` of a rollout).
+    dt : float
+        Time between samples (Δt, or s_T·Δt for a strided rollout).
+    length, velocity : float
+        The reference length L (the cylinder's diameter) and velocity U.
+    min_periods : int
+        Raise unless the record holds at least this many full periods.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``min_periods`` full periods (no shedding, or a record too
+        short: roll out longer), non-finite samples, or bad parameters.
+
+    Examples
+    --------
+    >>> t = np.arange(2000) * 0.004
+    >>> round(strouhal(np.sin(2 * np.pi * 1.2 * t + 0.3) + 0.5, 0.004, length=0.2), 4)
+    0.24
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"signal must be one-dimensional, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("signal has non-finite samples (the rollout blew up)")
+    for name, v in (("dt", dt), ("length", length), ("velocity", velocity)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or \
+                not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    if isinstance(min_periods, bool) or not isinstance(min_periods, (int, np.integer)) or \
+            min_periods < 1:
+        raise ValueError(f"min_periods must be an integer >= 1, got {min_periods!r}")
+    x = x - x.mean()
+    k = np.nonzero((x[:-1] < 0) & (x[1:] >= 0))[0]
+    # the crossing time between samples k and k+1 (linear interpolation)
+    t = (k + x[k] / (x[k] - x[k + 1])) * dt
+    periods = len(t) - 1
+    if periods < min_periods:
+        raise ValueError(f"the signal holds {max(periods, 0)} full period(s), fewer than "
+                         f"min_periods = {min_periods}: no shedding, or a record too short "
+                         "(roll out longer)")
+    f = periods / (t[-1] - t[0])
+    return float(f * length / velocity)

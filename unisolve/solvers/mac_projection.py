@@ -211,7 +211,8 @@ def mac_cn(problem: FlowProblem, *, tol: float = 1e-11, maxiter: int = 100,
     Result
         ``x``: the ψ trajectory (steps + 1, ny, nx); ``iterations``: Picard
         iterations in all; ``info["picard"]`` per step, ``info["p"]`` the last
-        pressure, ``info["seconds_per_step"]``, ``info["stopping_test"]``.
+        pressure, ``info["seconds_per_step"]``, ``info["seconds_per_unit_time"]``
+        (wall seconds per unit of simulated time), ``info["stopping_test"]``.
         ``CONVERGED`` means every step's Picard iteration met ``tol``;
         ``residuals`` is empty (the rollout records no residual).
 
@@ -237,6 +238,9 @@ def mac_cn(problem: FlowProblem, *, tol: float = 1e-11, maxiter: int = 100,
                   residuals=[], time=seconds, method="mac-cn",
                   info={"picard": rec["picard"], "p": rec["p"],
                         "seconds_per_step": rec["seconds"] / max(1, len(psi) - 1),
+                        "simulated_time": (len(psi) - 1) * problem.flow.dt,
+                        "seconds_per_unit_time": rec["seconds"]
+                        / max(problem.flow.dt, (len(psi) - 1) * problem.flow.dt),
                         "stopping_test": "per time step: the Picard iteration's relative "
                         f"velocity change <= tol = {tol:g} (CONVERGED: every step met it); "
                         "no residual is recorded (residuals is empty)"})
