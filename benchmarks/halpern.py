@@ -17,6 +17,10 @@ code's tuned value; Halpern's 1/L on the QP, EG's on the game, where the PDHG ma
 EG's scale). Every multiple runs to the target or the tuning budget; the multiple that
 reaches the target in the fewest epochs wins, else the smallest residual over the last
 fifth; a winner that did not reach the target is run once more on the whole budget.
+On the game every method's best multiple is the grid's largest (epochs ∝ 1/step up to
+~×10⁴–10⁵: the equilibrium's x is the pure strategy of the smallest column weight, found
+faster the longer the step); ``--game-grid`` widens the grid for every method alike,
+``--problems game`` runs the game alone.
 
 Same-run classical peer (wall time): the game is a linear program, solved by
 ``scipy.optimize.linprog(method="highs")`` (benchmarks/games.py's formulation); the QP's
@@ -57,6 +61,19 @@ RESTARTED = ("alg1-r", "halpern-r", "halpern-rr")
 ADAPTIVE = {"restart": "adaptive"}
 WINDOW = 5000  # epochs in which VR-Halpern may not plateau
 PAPER_STEPS = ("eg", "eag", "alg1")  # also shown at the paper's code's steps (×1)
+#: the game's step multiples, the same for every method (``--game-grid`` widens it for all)
+GAME_GRID = (1, 4, 16, 64, 256)
+
+
+def _factors(text: str) -> list[float]:
+    """``--game-grid``: comma-separated positive step multiples."""
+    try:
+        out = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"step multiples must be numbers, got {text!r}") from None
+    if not out or not all(math.isfinite(f) and f > 0 for f in out):
+        raise argparse.ArgumentTypeError(f"step multiples must be finite and > 0, got {text!r}")
+    return out
 
 
 def reference_steps(kind: str, p: FiniteSumProblem) -> dict[str, tuple[str, dict, float]]:
@@ -288,13 +305,18 @@ def main(argv=None) -> int:
                     help="budget of EG, EAG and Algorithm 1 on the QP")
     ap.add_argument("--qp-slow-epochs", type=float, default=1e5,
                     help="budget of VR-EG, Algorithm 2 and plain Halpern on the QP")
+    ap.add_argument("--game-grid", type=_factors, default=None,
+                    help="comma-separated step multiples for every method on the game "
+                    "(default 1,4,16,64,256; e.g. 1,4,...,65536 widens it for all)")
+    ap.add_argument("--problems", default="game,qp",
+                    help="comma-separated subset of game,qp (default both)")
     _report.add_write_options(ap)
     args = ap.parse_args(argv)
     q = args.quick
     only = {s for s in args.only.split(",") if s} or None
     specs = [
         ("game", matrix_game(30 if q else 500, seed=1), 1e-4, 300 if q else args.game_epochs,
-         100 if q else 2000, [1, 16] if q else [1, 4, 16, 64, 256],
+         100 if q else 2000, args.game_grid or ([1, 16] if q else list(GAME_GRID)),
          # the resolvent's inner loop: one step at a long η costs up to 1e5 epochs
          {} if q else {"alg2": 5000, "halpern": 2000}, 1.0 if q else 10.0),
         ("qp", constrained_qp(20 if q else 200), 1e-3, 2000 if q else args.qp_epochs,
@@ -302,6 +324,10 @@ def main(argv=None) -> int:
          {k: (1000 if q else args.qp_slow_epochs) for k in ("alg2", "vr-eg", "halpern")},
          10.0 if q else 100.0),
     ]
+    kinds = {s for s in args.problems.split(",") if s}
+    if not kinds or not kinds <= {"game", "qp"}:
+        ap.error(f"--problems takes a subset of game,qp, got {args.problems!r}")
+    specs = [s for s in specs if s[0] in kinds]
     sections, summary, tuning = [], [], []
     for kind, p, target, budget, short, grid, caps, check in specs:
         log = [f"**{p.name}** (tuning budget {short:,.0f} epochs)", "",

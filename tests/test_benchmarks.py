@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -164,6 +165,25 @@ def test_halpern_benchmark_quick(capsys):
     assert out.count("does not stall above the target within") == 4
 
 
+def test_halpern_benchmark_game_grid_applies_to_every_method(capsys):
+    """--game-grid replaces the game's step multiples for every method alike (the tuning
+    log lists each multiple on each row); --problems game leaves the QP out."""
+    halpern = _load("halpern")
+    assert halpern.main(["--quick", "--problems", "game", "--game-grid", "1,64",
+                         "--only", "eg,vr-eg,alg1-r"]) == 0
+    out = capsys.readouterr().out
+    assert "#### policeman-burglar-30" in out and "constrained-qp" not in out
+    rows = [line for line in out.splitlines() if line.startswith(("| EG |", "| VR-EG |",
+                                                                 "| VR-Halpern 1, restarted |"))
+            and "×1:" in line]
+    assert len(rows) == 3 and all("×64:" in r and "×16:" not in r for r in rows), rows
+    for bad in ("0,4", "a,4", ""):
+        with pytest.raises(SystemExit):
+            halpern.main(["--quick", "--game-grid", bad])
+    with pytest.raises(SystemExit):
+        halpern.main(["--quick", "--problems", "lp"])
+
+
 def test_halpern_benchmark_plateau_rule():
     halpern = _load("halpern")
     ep = np.arange(0, 5001, 10.0)
@@ -206,6 +226,21 @@ def test_stagger_benchmark_quick(capsys):
                 "| (4,4,1) |", "| classical mac-cn"):
         assert row in out
     assert "(2,2,1) vs (1,1,1), turbulence 16²" in out and "cylinder 16×32" in out
+    # issue 29: per unit of simulated time against mac-cn's settings, per call, cylinder
+    for row in ("| mac-cn (default: tol 1e-11) |", "| mac-cn, 2 Picard sweeps, 2Δt |",
+                "| (2,2,4) shared | 0.08 | 1 |", "| mac-cn (reference) |"):
+        assert row in out
+    assert "time per network call at 16²" in out and "Strouhal" in out
+
+
+def test_stagger_per_unit_time_accounting():
+    """seconds / (calls · s_T · Δt): a strided (s_T = 4) rollout of 2 calls of 0.1 s at
+    Δt = 0.02 costs 0.2 s for 0.16 time units; the classical 8 steps of 0.025 s likewise."""
+    stag = _load("stagger")
+    assert stag.per_unit_time(0.2, 2, 4, 0.02) == pytest.approx(1.25)
+    assert stag.per_unit_time(8 * 0.025, 8, 1, 0.02) == pytest.approx(1.25)
+    with pytest.raises(ValueError):
+        stag.per_unit_time(1.0, 0, 1, 0.02)
 
 
 def test_petsc_benchmark_quick(capsys):
