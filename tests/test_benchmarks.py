@@ -226,6 +226,23 @@ def test_stagger_benchmark_quick(capsys):
                 "| (4,4,1) |", "| classical mac-cn"):
         assert row in out
     assert "(2,2,1) vs (1,1,1), turbulence 16²" in out and "cylinder 16×32" in out
+    # issue 29: per unit of simulated time against mac-cn's settings, per call, cylinder
+    for row in ("| mac-cn (default: tol 1e-11) |", "| mac-cn, 2 Picard sweeps, 2Δt |",
+                "| (2,2,2) shared + tendency | 0.04 | 2 |",
+                "| (2,2,2) shared tendency alone (no network) | 0.04 | 2 |",
+                "| mac-cn (reference) |"):
+        assert row in out
+    assert "time per network call at 16²" in out and "Strouhal" in out
+
+
+def test_stagger_per_unit_time_accounting():
+    """seconds / (calls · s_T · Δt): a strided (s_T = 4) rollout of 2 calls of 0.1 s at
+    Δt = 0.02 costs 0.2 s for 0.16 time units; the classical 8 steps of 0.025 s likewise."""
+    stag = _load("stagger")
+    assert stag.per_unit_time(0.2, 2, 4, 0.02) == pytest.approx(1.25)
+    assert stag.per_unit_time(8 * 0.025, 8, 1, 0.02) == pytest.approx(1.25)
+    with pytest.raises(ValueError):
+        stag.per_unit_time(1.0, 0, 1, 0.02)
 
 
 def test_petsc_benchmark_quick(capsys):

@@ -58,11 +58,12 @@ from ..progress import progress as _bar
 from ..registry import method
 from ..result import Result, Status
 from ..solvers.mac_projection import reference_rollout
+from .stagger_conv import fast_pass_enabled, inference_forward
 from .training import TrainingLog, read_model_file, resolve_model
 
-__all__ = ["StaggerModel", "StaggerNet", "decompose", "merge_space", "merge_time",
-           "neural_fine", "neural_stagger", "physics_loss", "reassemble", "split_space",
-           "split_time", "train"]
+__all__ = ["StaggerModel", "StaggerNet", "decompose", "face_weights", "merge_space",
+           "merge_time", "neural_fine", "neural_stagger", "physics_loss", "reassemble",
+           "split_space", "split_time", "static_nodes", "train"]
 
 _FORMAT = "unisolve-neural-stagger-1"
 _BOTTOM = 8   # dilations grow until one spans about a 1/8 of the (sub-)grid
@@ -186,10 +187,13 @@ def _check_s(s: Any) -> tuple[int, int, int]:
 
 # ----------------------------------------------------------------------------- physics loss
 def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
-                 p: torch.Tensor) -> torch.Tensor:
+                 p: torch.Tensor, weights: tuple[Any, Any] | None = None) -> torch.Tensor:
     """⟨(Δt R_u)² + (Δt R_v)²⟩ of the step ψ⁰ → ψ¹ with pressure p (mean over batch and grid).
 
     Δt·R is the velocity error of the step, so the loss is in (velocity)².
+    ``weights`` = (w_u, w_v), arrays of the grid's shape, scales the residual face by
+    face: ⟨(w_u Δt R_u)² + (w_v Δt R_v)²⟩ (see :func:`face_weights`), each component's
+    mean (the mean pressure gradient) taken over the faces with w > 0.
 
     Examples
     --------
@@ -202,9 +206,133 @@ def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
     ...                      t(np.zeros((32, 32))))
     >>> float(exact) < 1e-3 * float(still)
     True
+    >>> half = (np.full((32, 32), 0.5), np.full((32, 32), 0.5))
+    >>> still_half = physics_loss(f, t(mf.taylor_green_psi(f, 0.0)),
+    ...                           t(mf.taylor_green_psi(f, 0.0)), t(np.zeros((32, 32))), half)
+    >>> bool(np.isclose(float(still_half), 0.25 * float(still)))
+    True
     """
     r_u, r_v = flow.residual(psi0, psi1, p)
+    if weights is not None:
+        w_u, w_v = (r_u.new_tensor(np.asarray(w)) for w in weights)
+        # the mean pressure gradient G is free: fit it on the weighted faces only, so
+        # faces left out (w = 0) do not shift every other face's residual
+        on_u, on_v = (w > 0 for w in (w_u, w_v))
+        r_u = w_u * (r_u - r_u[..., on_u].mean(-1, keepdim=True)[..., None])
+        r_v = w_v * (r_v - r_v[..., on_v].mean(-1, keepdim=True)[..., None])
     return ((r_u**2 + r_v**2) * flow.dt**2).mean()
+
+
+# ----------------------------------------------------------------------------- channel options
+def _static_faces(flow: MacFlow) -> tuple[np.ndarray, np.ndarray]:
+    """The u- and v-faces penalised by the solid rows and columns that span the box
+    (a channel's walls and inflow band): faces whose velocity never changes."""
+    if flow.solid is None:
+        return np.zeros(flow.shape, bool), np.zeros(flow.shape, bool)
+    static = flow.solid.all(axis=1)[:, None] | flow.solid.all(axis=0)[None, :]
+    # a u-face (i, j) lies between cells (i, j−1) and (i, j); a v-face between (i−1, j), (i, j)
+    return static | np.roll(static, 1, axis=1), static | np.roll(static, 1, axis=0)
+
+
+def _face_nodes(f_u: np.ndarray, f_v: np.ndarray) -> np.ndarray:
+    """The ψ nodes the faces f_u, f_v read: u[i, j] = U + (ψ[i+1, j] − ψ[i, j])/h,
+    v[i, j] = −(ψ[i, j+1] − ψ[i, j])/h."""
+    return f_u | np.roll(f_u, 1, axis=0) | f_v | np.roll(f_v, 1, axis=1)
+
+
+def static_nodes(flow: MacFlow) -> np.ndarray:
+    """The ψ nodes that touch a face of the walls or the inflow band (bool (ny, nx)).
+
+    With ``train(..., hard_walls=True)`` the network's ψ update is zero on these
+    nodes, so every velocity on those faces keeps its starting value exactly (the
+    channel's walls and inflow are steady); the body inside the channel (a cylinder)
+    is not included: its flux split has to change for the wake to shed.
+
+    Examples
+    --------
+    >>> from unisolve.problems.mac_flow import channel_flow
+    >>> m = static_nodes(channel_flow(16, 32))
+    >>> np.nonzero(m.all(axis=1))[0].tolist(), np.nonzero(m.all(axis=0))[0].tolist()
+    ([0, 1, 15], [0, 1, 2, 3, 4])
+    """
+    return _face_nodes(*_static_faces(flow))
+
+
+def face_weights(flow: MacFlow, solid_weight: float = 1.0,
+                 hard_walls: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (w_u, w_v) of the residual on every face for :func:`physics_loss`.
+
+    1 on the fluid faces, ``solid_weight`` on the penalised faces (where the term
+    Δt κ (u¹ − u_b) = λ (u¹ − u_b) makes the residual λ + 1 times the velocity error),
+    and 0 on the faces :func:`static_nodes` freezes when ``hard_walls``.
+
+    Examples
+    --------
+    >>> from unisolve.problems.mac_flow import channel_flow
+    >>> f = channel_flow(16, 32)
+    >>> w_u, w_v = face_weights(f, 0.1, hard_walls=True)
+    >>> sorted(np.unique(w_u).tolist()), float(w_u[8, 20]), float(w_u[0, 20])
+    ([0.0, 0.1, 1.0], 1.0, 0.0)
+    """
+    w_u, w_v = np.ones(flow.shape), np.ones(flow.shape)
+    if flow.solid is not None:
+        w_u[flow.kappa_u > 0] = solid_weight
+        w_v[flow.kappa_v > 0] = solid_weight
+        if hard_walls:
+            f_u, f_v = _static_faces(flow)
+            w_u[f_u] = 0.0
+            w_v[f_v] = 0.0
+    return w_u, w_v
+
+
+def _blocked_plug_psi(flow: MacFlow, sweeps: int = 3000) -> np.ndarray:
+    """The plug flow led round the body: a generated start, not a solver state.
+
+    ψ keeps the plug flow's values on :func:`static_nodes`, is u = 0 on the body's
+    nodes (ψ = c − U h (i − ny/2), c the centre-line value) and harmonic (Δ_h ψ = 0,
+    Jacobi sweeps) on the others: a potential flow past the body.
+    """
+    psi = plug_flow_psi(flow)
+    fixed = static_nodes(flow)
+    body = _face_nodes(flow.kappa_u > 0, flow.kappa_v > 0) & ~fixed
+    rows = np.broadcast_to(np.arange(flow.ny)[:, None] - flow.ny // 2, flow.shape)
+    psi[body] = (psi[flow.ny // 2, 0] - flow.mean_flow[0] * flow.h * rows)[body]
+    free = ~(fixed | body)
+    for _ in range(sweeps):
+        avg = (np.roll(psi, 1, 0) + np.roll(psi, -1, 0) + np.roll(psi, 1, 1)
+               + np.roll(psi, -1, 1)) / 4
+        psi = np.where(free, avg, psi)
+    return psi - psi.mean()
+
+
+def _wake_psi(flow: MacFlow, rng: np.random.Generator, x_body: float = 0.5) -> np.ndarray:
+    """A seeded random vortex street behind the body (generated, not solver data).
+
+    Alternating Gaussian vortices ω = Γ/(π σ²) exp(−r²/σ²) on two rows about the
+    centre line, downstream of x_body; random spacing, row distance, core size,
+    circulation (decaying downstream). ψ solves Δ_h ψ = −ω, tapered to zero towards
+    the walls and the inflow.
+    """
+    h = flow.h
+    y = np.arange(flow.ny)[:, None] * h
+    x = np.arange(flow.nx)[None, :] * h
+    length, height = flow.nx * h, flow.ny * h
+    spacing, b = rng.uniform(0.55, 0.9), rng.uniform(0.12, 0.3)
+    sig, gam = rng.uniform(0.04, 0.09), rng.uniform(0.15, 0.6)
+    x0 = x_body + rng.uniform(0.15, 0.15 + spacing)
+    sign = rng.choice([-1.0, 1.0])
+    w = np.zeros(flow.shape)
+    xv, k = x0, 0
+    while xv < length - 0.1:
+        side = sign * (1 if k % 2 == 0 else -1)
+        g = gam * side * rng.uniform(0.7, 1.0) * math.exp(-0.3 * (xv - x0))
+        w += g / (math.pi * sig**2) * np.exp(-((x - xv) ** 2 + (y - height / 2 - side * b / 2)
+                                               ** 2) / sig**2)
+        xv += spacing / 2 * rng.uniform(0.9, 1.1)
+        k += 1
+    taper_y = np.sin(np.pi * np.clip((y - 2 * h) / (height - 4 * h), 0, 1))
+    taper_x = np.clip((x - x_body + 0.15) / 0.2, 0, 1) * np.clip((length - 0.05 - x) / 0.2, 0, 1)
+    return flow.poisson(-w) * taper_y * taper_x
 
 
 # ----------------------------------------------------------------------------- networks
@@ -292,6 +420,8 @@ class StaggerNet(nn.Module):
             self.out.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled() and fast_pass_enabled():
+            return inference_forward(self, x)   # in-place GELU/add, same values (rollouts)
         z = F.gelu(self.lift(x))
         for layer in self.layers:
             z = z + F.gelu(layer(z))
@@ -402,7 +532,37 @@ class StaggerModel:
         if const is not None:
             c = const.expand(psi.shape[0], *const.shape)
             chans += [c[:, :, 0], c[:, :, 1]]
+        if self.config.get("tendency"):   # last channel: the coarse explicit ψ tendency
+            chans.append(self._tendency(u, v, w))
         return torch.stack(chans, dim=2)
+
+    def _tendency(self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """∂ψ/∂t of the vorticity equation on the sub-grid, explicitly: the physics input
+        and skip connection of ``tendency=True`` models.
+
+            ∂ω/∂t = −(U + u)·∇ω + ν Δ_H ω,      ∂ψ/∂t = (−Δ_H)⁻¹ ∂ω/∂t   (ω = −Δψ),
+
+        with u, v (faces, fluctuation about the mean flow U) averaged to the nodes,
+        ∇ω by central differences and Δ_H, (−Δ_H)⁻¹ (FFT) on the sub-grid itself
+        (spacings s_H h, s_W h). Penalised cells are not in it: the network learns them.
+        """
+        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+        u_n = (u + u.roll(1, -2)) / 2 + self.flow.mean_flow[0]
+        v_n = (v + v.roll(1, -1)) / 2 + self.flow.mean_flow[1]
+        w_x = (w.roll(-1, -1) - w.roll(1, -1)) / (2 * dx)
+        w_y = (w.roll(-1, -2) - w.roll(1, -2)) / (2 * dy)
+        lap = (w.roll(-1, -1) + w.roll(1, -1) - 2 * w) / dx**2 + \
+            (w.roll(-1, -2) + w.roll(1, -2) - 2 * w) / dy**2
+        w_t = -(u_n * w_x + v_n * w_y) + self.flow.nu * lap
+        hh, ww = w.shape[-2:]
+        key = ("inverse", w.dtype, hh, ww)
+        inv = self._const.get(key)
+        if inv is None:
+            lam = -laplacian_symbol(hh, ww, dy, dx)
+            lam[0, 0] = np.inf   # the mean of ψ is irrelevant
+            inv = torch.as_tensor(1 / lam, dtype=w.dtype)
+            self._const[key] = inv
+        return torch.fft.irfft2(torch.fft.rfft2(w_t) * inv, s=(hh, ww))
 
     def _with_offsets(self, x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
         """Append to x (B, len(offsets), c, h, w) the one-hot channels of each sub-grid's
@@ -441,9 +601,19 @@ class StaggerModel:
     def advance(self, psi: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(ψ, p) at t → (ψ, p) at t + s_T Δt for a batch (B, ny, nx) of fine states."""
         s_h, s_w, s_t = self.s
-        out = self._spectral(self._net_pass(self._features(*self._split(psi, p))))
+        x = self._features(*self._split(psi, p))
+        out = self._spectral(self._net_pass(x))
+        if self.config.get("tendency"):   # ψ update = explicit coarse tendency + network
+            out = torch.cat([out[:, :, :1] + x[:, :, -1:], out[:, :, 1:]], dim=2)
         out = merge_space(out.transpose(1, 2), s_h, s_w)  # (B, 2, ny, nx)
-        return psi + s_t * self.flow.dt * out[:, 0], out[:, 1]
+        upd = out[:, 0]
+        if self.config.get("hard_walls"):   # walls and inflow keep their velocities exactly
+            keep = self._const.get(("keep", upd.dtype))
+            if keep is None:
+                keep = torch.as_tensor(~static_nodes(self.flow), dtype=upd.dtype)
+                self._const[("keep", upd.dtype)] = keep
+            upd = upd * keep
+        return psi + s_t * self.flow.dt * upd, out[:, 1]
 
     # -- rollouts ------------------------------------------------------------------------
     def _start(self, problem: FlowProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -565,9 +735,12 @@ class StaggerModel:
         with torch.inference_mode():
             for _ in range(steps):
                 x = self._features(psi, p, const)            # (1, 1, c, h, w)
+                tend = x[:, :, -1:] if self.config.get("tendency") else None
                 if self.shared:
                     x = self._with_offsets(x, [g])
                 upd = self._spectral(net(x[:, 0]))[:, None]  # (1, 1, 2, h, w)
+                if tend is not None:   # the coarse explicit tendency skip
+                    upd = torch.cat([upd[:, :, :1] + tend, upd[:, :, 1:]], dim=2)
                 psi, p = psi + self.flow.dt * upd[:, :, 0], upd[:, :, 1]
                 out.append(psi[:, 0])
         return torch.cat(out).double().numpy()
@@ -667,26 +840,38 @@ def _multilevel_start(psi0: np.ndarray, s_t: int, flow: MacFlow,
     return psi, p
 
 
-def _random_states(problem: FlowProblem, k: int, rng: np.random.Generator) -> np.ndarray:
+def _random_states(problem: FlowProblem, k: int, rng: np.random.Generator,
+                   starts: str = "plug", wake: float = 0.0) -> np.ndarray:
     """k random starting fields ψ of the problem's kind (the data-free training inputs).
 
     Periodic cases: random spectra E(k) ∝ k⁴ exp(−2 (k/k₀)²) with k₀ drawn from
     [0.375, 1.25] × the problem's k₀ ([1.5, 5] for the default k₀ = 4) and rms
-    velocity from [0.5, 1.2] × its u_rms. Channel: the plug flow (walls at rest)
-    plus noise of rms in [0, 0.1].
+    velocity from [0.5, 1.2] × its u_rms. Channel, ``starts="plug"``: the plug flow
+    (walls at rest) plus noise of rms in [0, 0.1] everywhere; ``starts="blocked"``:
+    the plug flow led round the body (:func:`_blocked_plug_psi`) plus that noise on
+    the fluid's nodes only (zero on every node of a penalised face), and with
+    probability ``wake`` a random vortex street (:func:`_wake_psi`) plus 0.3 × the noise.
     """
     flow = problem.flow
     k0 = float(problem.meta.get("k0", 4.0))
     u_rms = float(problem.meta.get("u_rms", 1.0))
     out = np.empty((k, *flow.shape))
+    if flow.solid is not None and starts == "blocked":
+        base = _blocked_plug_psi(flow)
+        fluid = ~_face_nodes(flow.kappa_u > 0, flow.kappa_v > 0)
     for m in range(k):
         seed = int(rng.integers(2**31))
         if flow.solid is None:
             out[m] = random_turbulence_psi(flow, k0=rng.uniform(0.375, 1.25) * k0,
                                            u_rms=rng.uniform(0.5, 1.2) * u_rms, seed=seed)
-        else:
+        elif starts == "plug":
             out[m] = plug_flow_psi(flow) + rng.uniform(0.0, 0.1) * random_turbulence_psi(
                 flow, k0=4.0, seed=seed)
+        else:
+            extra = rng.uniform(0.0, 0.1) * random_turbulence_psi(flow, k0=4.0, seed=seed)
+            if wake > 0 and rng.random() < wake:
+                extra = _wake_psi(flow, rng) + 0.3 * extra
+            out[m] = base + extra * fluid
     return out
 
 
@@ -700,7 +885,9 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
           width: int = 32, iterations: int = 1000, batch: int = 16, pool: int = 64,
           lr: float = 2e-3, reset_every: int = 4, untie: float = 0.5,
           deviation_lr: float = 0.1, seed: int = 0,
-          dtype: torch.dtype = torch.float32, progress_bar: bool = True) -> StaggerModel:
+          dtype: torch.dtype = torch.float32, progress_bar: bool = True,
+          hard_walls: bool = False, solid_weight: float = 1.0, starts: str = "plug",
+          wake: float = 0.0, tendency: bool = False) -> StaggerModel:
     """Train a NeuralStagger model on the physics loss alone (no data).
 
     Parameters
@@ -732,6 +919,26 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     dtype : torch.dtype
         float32 (default; 2x faster on the CPU) or float64.
     progress_bar : bool
+    hard_walls : bool
+        Channel flows: the ψ update is zero on :func:`static_nodes` (a hard
+        constraint, kept by the model's rollouts too), so the walls and the inflow
+        band keep their velocities exactly, and their faces leave the loss.
+    solid_weight : float
+        Weight of the residual on the penalised faces (the body's, and the walls'
+        unless ``hard_walls``) relative to the fluid faces (:func:`face_weights`).
+    starts : {"plug", "blocked"}
+        Channel start states: the plug flow plus noise everywhere (``"plug"``), or
+        the plug flow led round the body plus noise in the fluid only (``"blocked"``,
+        see :func:`_random_states`).
+    wake : float
+        With ``starts="blocked"``: the fraction of start states that carry a seeded
+        random vortex street behind the body (generated, no solver data).
+    tendency : bool
+        Give every sub-network the explicit ψ tendency of the vorticity equation on
+        its own sub-grid (:meth:`StaggerModel._tendency`) as an input and add it to
+        its ψ output: the untrained model is the coarse explicit Euler step of
+        s_T·Δt, and the network learns the correction that zeroes the fine-grid
+        Crank–Nicolson residual (the loss is unchanged: still no data).
 
     Returns
     -------
@@ -766,17 +973,32 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
             raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    if not isinstance(hard_walls, (bool, np.bool_)):
+        raise TypeError(f"hard_walls must be True or False, got {hard_walls!r}")
+    if isinstance(solid_weight, bool) or not isinstance(solid_weight, (int, float)) or \
+            not 0 <= solid_weight < math.inf:
+        raise ValueError(f"solid_weight must be a finite number >= 0, got {solid_weight!r}")
+    if starts not in ("plug", "blocked"):
+        raise ValueError(f"starts must be 'plug' or 'blocked', got {starts!r}")
+    if isinstance(wake, bool) or not isinstance(wake, (int, float)) or not 0 <= wake <= 1:
+        raise ValueError(f"wake must be a number in [0, 1], got {wake!r}")
+    if flow.solid is None and (hard_walls or starts != "plug" or wake):
+        raise ValueError("hard_walls, starts='blocked' and wake are for flows with penalised "
+                         "cells (a channel); leave them at their defaults for a periodic box")
+    if wake and starts != "blocked":
+        raise ValueError("wake > 0 needs starts='blocked'")
     groups = s_h * s_w
     sub_width = max(2, round(width / math.sqrt(groups)))
     ny, nx = flow.ny // s_h, flow.nx // s_w
-    c_in = 5 if flow.solid is None else 7
+    c_in = (5 if flow.solid is None else 7) + (1 if tendency else 0)
     config = {"width": sub_width, "fine_width": width, "levels": _levels(ny, nx),
               "c_in": c_in + (groups if shared else 0),
               "net_groups": 1 if shared else groups, "flow": _flow_facts(flow),
               "geometry_arrays": None if flow.solid is None else
               {"solid": flow.solid.tolist(),
                "u_b": (np.zeros(flow.shape) if flow.u_b is None else flow.u_b).tolist()},
-              "case": problem.meta.get("case", "")}
+              "case": problem.meta.get("case", ""), "hard_walls": bool(hard_walls),
+              "tendency": bool(tendency)}
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = StaggerNet(config["c_in"], 2, sub_width, config["levels"],
@@ -788,11 +1010,16 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     stepper = MacProjection(flow) if s_t > 1 else None
 
     def fresh(k: int) -> tuple[np.ndarray, np.ndarray]:
-        starts = [_multilevel_start(psi0, s_t, flow, stepper)
-                  for psi0 in _random_states(problem, k, rng)]
-        return np.stack([a for a, _ in starts]), np.stack([b for _, b in starts])
+        pairs = [_multilevel_start(psi0, s_t, flow, stepper)
+                 for psi0 in _random_states(problem, k, rng, starts, wake)]
+        return np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
 
     pool_psi, pool_p = (torch.as_tensor(a, dtype=dtype) for a in fresh(pool))
+    # blow-up guard: a pool state whose |ψ| passes 10× the largest start's is replaced
+    limit = 10.0 * float(pool_psi.abs().max())
+    skipped = 0
+    weights = None if flow.solid is None or (solid_weight == 1 and not hard_walls) else \
+        face_weights(flow, solid_weight, hard_walls)
     # Adam on the common filters w for the whole run; the per-sub-task parts δ_g join
     # after a fraction ``untie`` of it, at ``deviation_lr`` times the learning rate
     groups_ = [{"params": net.common()}]
@@ -820,18 +1047,28 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
         p_new = p_new.reshape(batch, s_t, *flow.shape)
         # the fine sequence t_0 … t_{2 s_T − 1}; the outputs close the steps s_T−1 → 2 s_T−1
         seq = torch.cat([psi, psi_new], dim=1)
-        loss = sum(physics_loss(flow, seq[:, s_t - 1 + k], seq[:, s_t + k], p_new[:, k])
-                   for k in range(s_t)) / s_t
+        loss = sum(physics_loss(flow, seq[:, s_t - 1 + k], seq[:, s_t + k], p_new[:, k],
+                                weights) for k in range(s_t)) / s_t
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
         value = float(loss.detach())
+        recent = model.log.train_loss[-50:]
+        # a loss 100× the recent median (a state the model has blown up) or non-finite:
+        # no weight update from it, and its states are replaced below
+        spike = not math.isfinite(value) or (len(recent) >= 50 and
+                                             value > 100 * float(np.median(recent)))
+        if spike:
+            skipped += 1
+        else:
+            loss.backward()
+            opt.step()
+        sched.step()
         model.log.add(value)
         with torch.no_grad():
             pool_psi[idx], pool_p[idx] = psi_new.detach(), p_new.detach()
             bad = ~torch.isfinite(pool_psi).all(dim=(1, 2, 3)) | \
-                (pool_psi.abs().amax(dim=(1, 2, 3)) > 1e3)
+                (pool_psi.abs().amax(dim=(1, 2, 3)) > limit)
+            if spike:
+                bad[idx] = True
             if (it + 1) % reset_every == 0:
                 bad[int(rng.integers(pool))] = True
             for m in torch.nonzero(bad).flatten().tolist():
@@ -843,7 +1080,10 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
                   "torch": str(torch.__version__), "iterations": iterations, "batch": batch,
                   "pool": pool, "lr": lr, "seed": seed, "reset_every": reset_every,
                   "untie": untie, "deviation_lr": deviation_lr,
-                  "dtype": str(dtype)}
+                  "dtype": str(dtype), "hard_walls": bool(hard_walls),
+                  "solid_weight": solid_weight, "starts": starts, "wake": wake,
+                  "tendency": bool(tendency),
+                  "skipped_steps": int(skipped)}   # loss spikes that updated nothing
     return model
 
 
