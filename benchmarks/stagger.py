@@ -17,6 +17,7 @@ solver (``mac-cn``, the exact solution of the scheme the loss encodes).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -51,15 +52,18 @@ def _model(st, template, s, shared, args, iterations, batch, models, name, **kw)
     return m
 
 
-def _stepper(model, tests, steps, torch):
-    """A closure running a rollout's network loop (``steps`` steps, batch len(tests))."""
-    psi0, p0 = model._initial(tests)
+def _stepper(model, tests, steps, torch, strided=False):
+    """A closure running a rollout's network loop (``steps`` Δt, batch len(tests); every
+    time sub-sequence, or with ``strided`` the one through ψ⁰ alone). A ``skip_only``
+    model (:func:`_skip_only`) runs its tendency step without the network pass."""
+    psi0, p0 = model._initial(tests, 1 if strided else None)
+    advance = _skip_advance(model) if getattr(model, "skip_only", False) else model.advance
 
     def run():
         psi, p = psi0, p0
         with torch.inference_mode():
             for _ in range(steps // model.s[2]):
-                psi, p = model.advance(psi, p)
+                psi, p = advance(psi, p)
 
     run()  # warm-up
     return run
@@ -260,12 +264,9 @@ CLASSICAL = [  # (label, Δt multiple of the problem's, Picard tol, Picard maxit
 def _classical_run(problem, dt_mult, tol, maxiter, horizon):
     """Roll mac-cn out to the time ``horizon`` with the given settings: (ψ at the end,
     seconds, steps, status)."""
-    from unisolve.problems.mac_flow import MacFlow
     from unisolve.solvers.mac_projection import MacProjection
 
-    f = problem.flow
-    flow = MacFlow(f.ny, f.nx, f.h, f.nu, f.dt * dt_mult, solid=f.solid, u_b=f.u_b,
-                   v_b=f.v_b, mean_flow=f.mean_flow, penalty=f.penalty)
+    flow = dataclasses.replace(problem.flow, dt=problem.flow.dt * dt_mult)
     steps = round(horizon / flow.dt)
     t0 = time.perf_counter()
     traj, rec = MacProjection(flow, tol, maxiter).rollout(problem.psi0, steps)
@@ -274,14 +275,9 @@ def _classical_run(problem, dt_mult, tol, maxiter, horizon):
 
 def _error_at(problem, psi_end, level):
     """Relative L² velocity error of ψ against the reference at time level ``level``."""
-    f = problem.flow
-    ref = problem.reference_rollout()[level]
     if not np.all(np.isfinite(psi_end)):
         return float("inf")
-    du, dv = (a - b for a, b in zip(f.velocity(psi_end), f.velocity(ref), strict=True))
-    u, v = f.velocity(ref)
-    u, v = u - f.mean_flow[0], v - f.mean_flow[1]
-    return float(np.sqrt((du**2 + dv**2).sum() / (u**2 + v**2).sum()))
+    return float(problem.velocity_error(np.stack([problem.psi0, psi_end]), every=level)[1])
 
 
 def time_case(n, models, tests, repeats, torch):
@@ -324,8 +320,8 @@ def time_case(n, models, tests, repeats, torch):
         rows.append({"label": label, "kind": "neural", "dt": dt * s_t, "calls": steps // s_t,
                      "s_t": s_t, "err": float(np.mean(errs)), "status": "COMPLETED"
                      if all(np.isfinite(errs)) else "NONFINITE", "model": m})
-        fns1[label] = _strided_stepper(m, tests[:1], steps, torch)
-        fnsk[label] = _strided_stepper(m, tests, steps, torch)
+        fns1[label] = _stepper(m, tests[:1], steps, torch, strided)
+        fnsk[label] = _stepper(m, tests, steps, torch, strided)
     t1 = _report.median_times(fns1, repeats)
     tk = _report.median_times(fnsk, repeats)
     for r in rows:
@@ -333,26 +329,6 @@ def time_case(n, models, tests, repeats, torch):
             r["unit1"] = per_unit_time(t1[r["label"]], r["calls"], r["s_t"], dt)
             r["unitk"] = per_unit_time(tk[r["label"]] / len(tests), r["calls"], r["s_t"], dt)
     return {"n": n, "rows": rows, "tests": len(tests), "horizon": horizon, "dt": dt}
-
-
-def _strided_stepper(model, tests, steps, torch):
-    """The network loop of a strided rollout (one sub-sequence) of ``steps`` Δt."""
-    dtype = next(model.net.parameters()).dtype
-    psi0 = torch.as_tensor(np.stack([p.psi0 for p in tests]), dtype=dtype)
-    p0 = torch.zeros_like(psi0)
-    if model.s[2] == 1:
-        psi0, p0 = model._initial(tests)
-    advance = _skip_advance(model, torch) if getattr(model, "skip_only", False) \
-        else model.advance
-
-    def run():
-        psi, p = psi0, p0
-        with torch.inference_mode():
-            for _ in range(steps // model.s[2]):
-                psi, p = advance(psi, p)
-
-    run()  # warm-up
-    return run
 
 
 def _skip_only(st, template, s, shared):
@@ -366,11 +342,11 @@ def _skip_only(st, template, s, shared):
     with torch.no_grad():
         for q in m.net.out.parameters():
             q.zero_()
-    m.skip_only = True   # timed without the (zero) network: see _strided_stepper
+    m.skip_only = True   # timed without the (zero) network: see _stepper
     return m
 
 
-def _skip_advance(model, torch):
+def _skip_advance(model):
     """(ψ, p) → ψ + s_T Δt ψ_t: the tendency skip alone, without the network pass."""
     from unisolve.learned.stagger import merge_space
 
@@ -378,11 +354,8 @@ def _skip_advance(model, torch):
 
     def advance(psi, p):
         psi_s, _, _ = model._split(psi, p)
-        dy, dx = s_h * model.flow.h, s_w * model.flow.h
-        u = (psi_s.roll(-1, -2) - psi_s) / dy
-        v = -(psi_s.roll(-1, -1) - psi_s) / dx
-        w = (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
-        return psi + s_t * model.flow.dt * merge_space(model._tendency(u, v, w), s_h, s_w), p
+        tend = model._tendency(*model._sub_grid_fields(psi_s))
+        return psi + s_t * model.flow.dt * merge_space(tend, s_h, s_w), p
 
     return advance
 
@@ -431,8 +404,8 @@ def step_table(n, models, k, repeats, torch):
     from unisolve.problems import mac_flow as mf
 
     tests = [mf.decaying_turbulence(n, seed=1000 + j, steps=8) for j in range(k)]
-    fns1 = {lbl: _strided_stepper(m, tests[:1], 8, torch) for lbl, m in models.items()}
-    fnsk = {lbl: _strided_stepper(m, tests, 8, torch) for lbl, m in models.items()}
+    fns1 = {lbl: _stepper(m, tests[:1], 8, torch) for lbl, m in models.items()}
+    fnsk = {lbl: _stepper(m, tests, 8, torch) for lbl, m in models.items()}
     t1 = _report.median_times(fns1, repeats)
     tk = _report.median_times(fnsk, repeats)
     base = next(iter(models))
@@ -511,7 +484,7 @@ def cylinder_case(models, ny, nx, warm, spacing, k, steps, long_steps, repeats, 
         snaps[label] = trajs[0]
         lt = m.rollout(long, strided=strided)
         st_net = _strouhal(mf, mf.wake_probe(long, lt), dt * every, d, u_in)
-        fns[label] = _strided_stepper(m, tests[:1], steps, torch)
+        fns[label] = _stepper(m, tests[:1], steps, torch, strided)
         rows.append({"label": label, "s_t": s_t, "err": errs.mean(axis=0), "st": st_net,
                      "every": every})
     t = _report.median_times(fns, repeats)

@@ -1,4 +1,5 @@
-"""Shared test set-up: `gpu`-marked tests skip cleanly where no CUDA device is present."""
+"""Shared test set-up: `gpu`-marked tests skip cleanly where no CUDA device is present;
+one torch thread for the tests that need repeatable float32 sums."""
 
 import pytest
 
@@ -37,3 +38,15 @@ def cupy():
     import cupy
 
     return cupy
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: the network's float32 summation order (the thread count) changes
+    the iterates in the last digits, so one thread makes iteration counts repeatable (and
+    the runs quick on a shared 2-core machine)."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

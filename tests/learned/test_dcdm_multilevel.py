@@ -19,13 +19,6 @@ WEIGHTS = Path(us.__file__).resolve().parent / "learned" / "weights"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def grid_input(shape, seed=0, solid=0.2):
-    """(1, 2, *shape): a random residual, zero in the solids, and a random fluid mask."""
-    g = torch.Generator().manual_seed(seed)
-    mask = (torch.rand(*shape, generator=g) > solid).float()
-    r = torch.randn(*shape, generator=g) * mask
-    return torch.stack([r, mask])[None]
-
 
 def test_levels_follow_the_formula():
     # ⌊log₂ n⌋ − 2 with n the shortest side
@@ -38,7 +31,7 @@ def test_levels_follow_the_formula():
 
 @pytest.mark.parametrize("dim, shape", [(2, (8, 8)), (2, (37, 20)), (2, (65, 64)),
                                         (2, (33, 129)), (3, (8, 9, 10)), (3, (17, 16, 33))])
-def test_any_size_at_or_above_the_minimum_keeps_the_shape_and_the_solids(dim, shape):
+def test_any_size_at_or_above_the_minimum_keeps_the_shape_and_the_solids(dim, shape, grid_input):
     net = MultilevelNet(dim=dim)
     x = grid_input(shape, seed=len(shape))
     with torch.no_grad():
@@ -64,7 +57,7 @@ def test_the_solver_on_a_too_small_grid_names_the_fix():
 
 
 @pytest.mark.parametrize("dim, shape", [(2, (40, 33)), (3, (16, 12, 10))])
-def test_the_network_is_positively_homogeneous_and_maps_zero_to_zero(dim, shape):
+def test_the_network_is_positively_homogeneous_and_maps_zero_to_zero(dim, shape, grid_input):
     net = MultilevelNet(dim=dim)
     with torch.no_grad():  # random weights and gain: the property is structural
         net.gain.fill_(2.7)
@@ -125,7 +118,7 @@ def test_the_untrained_net_grows_slower_than_cg_with_the_grid():
     assert its[128] < 0.2 * cg[128], (its, cg)
 
 
-def test_the_weights_do_not_depend_on_the_grid():
+def test_the_weights_do_not_depend_on_the_grid(grid_input):
     # one set of weights serves every level and every size: 64² and 256² run the same net
     net = MultilevelNet(dim=2, channels=8, blocks=(1, 2, 1))
     n_params = sum(p.numel() for p in net.parameters())
@@ -186,7 +179,7 @@ def test_training_lowers_the_loss_and_the_model_solves(tiny_multilevel):
     assert r.residuals[-1] < r.residuals[0]
 
 
-def test_save_load_round_trip_keeps_the_kind_and_the_outputs(tiny_multilevel, tmp_path):
+def test_save_load_round_trip_keeps_the_kind_and_the_outputs(tiny_multilevel, tmp_path, grid_input):
     path = tiny_multilevel.save(tmp_path / "ml.pt")
     back = DCDM.load(path)
     assert back.kind == "multilevel" and isinstance(back.net, MultilevelNet)
@@ -206,13 +199,7 @@ def test_the_old_single_level_models_still_load(name, dim):
 
 
 # ----------------------------------------------------------------------------- shipped model
-def test_the_shipped_multilevel_model_loads_offline_with_its_training_record(monkeypatch):
-    import socket
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("loading the shipped model must not touch the network")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
+def test_the_shipped_multilevel_model_loads_offline_with_its_training_record(offline):
     model = DCDM.load(WEIGHTS / "dcdm2d_ml.pt")
     assert model.kind == "multilevel" and model.dim == 2
     training = model.meta["training"]
@@ -236,7 +223,7 @@ def test_the_shipped_multilevel_model_needs_few_iterations_on_an_unseen_layout()
     assert r.iterations <= 55 < 0.2 * us.solve(p, method="cg", rtol=1e-6).iterations
 
 
-def test_the_kept_level_masks_follow_a_new_mask():
+def test_the_kept_level_masks_follow_a_new_mask(grid_input):
     # a solve keeps the masks of its grid; another mask or grid must not reuse them
     net, fresh = MultilevelNet(dim=2), MultilevelNet(dim=2)
     with torch.no_grad():

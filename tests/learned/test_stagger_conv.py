@@ -1,8 +1,6 @@
 """NeuralStagger's inference pass (unisolve.learned.stagger_conv) against the grouped
 convolution it replaces and against each sub-network run alone in float64."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,22 +132,3 @@ def test_trained_model_rollout_is_unchanged_by_the_fast_pass(s, shared):
         with sc.use_fast_pass(False):
             want = model.coarse_rollout(p, (1, 0))
         np.testing.assert_array_equal(got, want)
-
-
-def test_flops_benchmark_quick(capsys):
-    """benchmarks/stagger_flops.py at smoke size: every setting's row and the target line
-    are printed, and the FLOP count of the fine 16² network is the closed form."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "stagger_flops.py"
-    spec = importlib.util.spec_from_file_location("stagger_flops", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    assert bench.main(["--quick", "--threads", "1", "--batches", "8", "--timer", "cpu"]) == 0
-    out = capsys.readouterr().out
-    for row in ("| (1,1,1) | 1 × 32 |", "| (2,2,1) | 4 × 16 |", "| (2,2,1) shared | 1 × 16 |",
-                "| (4,4,1) | 16 × 8 |"):
-        assert row in out
-    assert "(2,2,1) vs (1,1,1), 32², batch 8, 1 thread(s)" in out
-    # 16²: levels 1 → lift 5→32 (3×3), layers of dilation 1, 2, 1 (32→32, 3×3), out 32→2 (1×1)
-    net = st.StaggerNet(5, 2, 32, st._levels(16, 16), 1)
-    want = 2 * 256 * (5 * 32 * 9 + 3 * 32 * 32 * 9 + 32 * 2)
-    assert st._levels(16, 16) == 1 and bench.net_flops(net, 1, 16, 16) == want

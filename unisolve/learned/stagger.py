@@ -524,10 +524,7 @@ class StaggerModel:
         u_H, v_H, ω_H are the MAC differences of ψ on the sub-grid itself
         (spacings s_W h, s_H h), so a sub-network reads nothing outside its sub-grid.
         """
-        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
-        u = (psi.roll(-1, -2) - psi) / dy
-        v = -(psi.roll(-1, -1) - psi) / dx
-        w = (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
+        u, v, w = self._sub_grid_fields(psi)
         chans = [psi, u, v, w, p]
         if const is not None:
             c = const.expand(psi.shape[0], *const.shape)
@@ -535,6 +532,14 @@ class StaggerModel:
         if self.config.get("tendency"):   # last channel: the coarse explicit ψ tendency
             chans.append(self._tendency(u, v, w))
         return torch.stack(chans, dim=2)
+
+    def _sub_grid_fields(self, psi: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """u_H, v_H (fluctuation about the mean flow) and ω_H: the MAC differences of the
+        sub-grid ψ (..., h, w) on the sub-grid itself (spacings s_H h, s_W h)."""
+        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+        u = (psi.roll(-1, -2) - psi) / dy
+        v = -(psi.roll(-1, -1) - psi) / dx
+        return u, v, (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
 
     def _tendency(self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """∂ψ/∂t of the vorticity equation on the sub-grid, explicitly: the physics input
@@ -598,13 +603,18 @@ class StaggerModel:
             self._const[key] = sym
         return torch.fft.irfft2(torch.fft.rfft2(out) * sym, s=(hh, ww))
 
+    def _with_skip(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``tendency`` models: ψ update = the explicit coarse tendency (the last input
+        channel of x, (B, G, c, h, w)) + the network's; the pressure is the network's."""
+        if not self.config.get("tendency"):
+            return out
+        return torch.cat([out[:, :, :1] + x[:, :, -1:], out[:, :, 1:]], dim=2)
+
     def advance(self, psi: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(ψ, p) at t → (ψ, p) at t + s_T Δt for a batch (B, ny, nx) of fine states."""
         s_h, s_w, s_t = self.s
         x = self._features(*self._split(psi, p))
-        out = self._spectral(self._net_pass(x))
-        if self.config.get("tendency"):   # ψ update = explicit coarse tendency + network
-            out = torch.cat([out[:, :, :1] + x[:, :, -1:], out[:, :, 1:]], dim=2)
+        out = self._with_skip(self._spectral(self._net_pass(x)), x)
         out = merge_space(out.transpose(1, 2), s_h, s_w)  # (B, 2, ny, nx)
         upd = out[:, 0]
         if self.config.get("hard_walls"):   # walls and inflow keep their velocities exactly
@@ -616,13 +626,13 @@ class StaggerModel:
         return psi + s_t * self.flow.dt * upd, out[:, 1]
 
     # -- rollouts ------------------------------------------------------------------------
-    def _start(self, problem: FlowProblem) -> tuple[np.ndarray, np.ndarray]:
-        """The first s_T states (s_T, ny, nx): ψ⁰ and, for s_T > 1, s_T − 1 classical steps."""
-        return _multilevel_start(problem.psi0, self.s[2], problem.flow)
-
-    def _initial(self, problems: Sequence[FlowProblem]) -> tuple[torch.Tensor, torch.Tensor]:
-        """ψ and p of every problem's first s_T states, (K · s_T, ny, nx), trajectory-major."""
-        starts = [self._start(q) for q in problems]
+    def _initial(self, problems: Sequence[FlowProblem], lanes: int | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """ψ and p of every problem's first ``lanes`` states (default s_T), (K · lanes, ny, nx),
+        trajectory-major: ψ⁰ (p⁰ = 0) and lanes − 1 classical steps after it. ``lanes = 1``
+        starts the time sub-sequence through ψ⁰ alone (a strided rollout)."""
+        lanes = self.s[2] if lanes is None else lanes
+        starts = [_multilevel_start(q.psi0, lanes, q.flow) for q in problems]
         dtype = next(self.net.parameters()).dtype
         shape = self.flow.shape
         psi = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
@@ -681,14 +691,8 @@ class StaggerModel:
         if not isinstance(strided, (bool, np.bool_)):
             raise TypeError(f"strided must be True or False, got {strided!r}")
         shape = self.flow.shape
-        if strided:   # sub-sequence 0 alone: ψ⁰ with p⁰ = 0, as in _multilevel_start
-            dtype = next(self.net.parameters()).dtype
-            psi = torch.as_tensor(np.stack([q.psi0 for q in probs]), dtype=dtype)
-            p = torch.zeros_like(psi)
-            lanes = 1
-        else:
-            psi, p = self._initial(probs)          # the K · s_T current states
-            lanes = s_t
+        lanes = 1 if strided else s_t     # the sub-sequences advanced: through ψ⁰ only, or all
+        psi, p = self._initial(probs, lanes)      # the K · lanes current states
         out = [psi.reshape(len(probs), lanes, *shape)]
         with torch.inference_mode():
             for _ in range(steps // s_t):
@@ -735,12 +739,8 @@ class StaggerModel:
         with torch.inference_mode():
             for _ in range(steps):
                 x = self._features(psi, p, const)            # (1, 1, c, h, w)
-                tend = x[:, :, -1:] if self.config.get("tendency") else None
-                if self.shared:
-                    x = self._with_offsets(x, [g])
-                upd = self._spectral(net(x[:, 0]))[:, None]  # (1, 1, 2, h, w)
-                if tend is not None:   # the coarse explicit tendency skip
-                    upd = torch.cat([upd[:, :, :1] + tend, upd[:, :, 1:]], dim=2)
+                z = self._with_offsets(x, [g]) if self.shared else x
+                upd = self._with_skip(self._spectral(net(z[:, 0]))[:, None], x)
                 psi, p = psi + self.flow.dt * upd[:, :, 0], upd[:, :, 1]
                 out.append(psi[:, 0])
         return torch.cat(out).double().numpy()
