@@ -319,3 +319,30 @@ def test_games_benchmark_quick(capsys):
         assert row[1] == "eag + line search + restart 0.1" and row[2] != "—", row  # reached
         assert float(row[4]) > 0 and float(row[5]) > 0 and float(row[6]) > 0, row  # timed
         assert row[10] == "—", row  # the old default: not reached within 20k epochs
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_stagger_flops_benchmark_quick(capsys):
+    """benchmarks/stagger_flops.py at smoke size: every setting's row and the target line
+    are printed, and the FLOP count of the fine 16² network is the closed form."""
+    st = pytest.importorskip("unisolve.learned.stagger")
+    bench = _load("stagger_flops")
+    assert bench.main(["--quick", "--threads", "1", "--batches", "8", "--timer", "cpu"]) == 0
+    out = capsys.readouterr().out
+    for row in ("| (1,1,1) | 1 × 32 |", "| (2,2,1) | 4 × 16 |", "| (2,2,1) shared | 1 × 16 |",
+                "| (4,4,1) | 16 × 8 |"):
+        assert row in out
+    assert "(2,2,1) vs (1,1,1), 32², batch 8, 1 thread(s)" in out
+    # 16²: levels 1 → lift 5→32 (3×3), layers of dilation 1, 2, 1 (32→32, 3×3), out 32→2 (1×1)
+    net = st.StaggerNet(5, 2, 32, st._levels(16, 16), 1)
+    want = 2 * 256 * (5 * 32 * 9 + 3 * 32 * 32 * 9 + 32 * 2)
+    assert st._levels(16, 16) == 1 and bench.net_flops(net, 1, 16, 16) == want
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_dcdm_safeguard_benchmark_quick(capsys):
+    """benchmarks/dcdm_safeguard.py at smoke size: every variant converges within CG's count."""
+    bench = _load("dcdm_safeguard")
+    assert bench.main(["--sizes", "12", "--layouts", "1", "--repeats", "1", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "ML + jacobi" in out and "met everywhere" in out and "not converged" not in out
