@@ -31,8 +31,9 @@ SPEED_TARGET, ERROR_TARGET = 3.0, 1.5
 
 
 def _tag(s, shared, **kw):
+    t = kw.get("tendency")
     return "x".join(map(str, s)) + ("-shared" if shared else "") + \
-        ("-tendency" if kw.get("tendency") else "")
+        ("-tendency" if t in (True, "euler") else f"-tendency-{t}" if t else "")
 
 
 def _label(s, shared):
@@ -331,14 +332,14 @@ def time_case(n, models, tests, repeats, torch):
     return {"n": n, "rows": rows, "tests": len(tests), "horizon": horizon, "dt": dt}
 
 
-def _skip_only(st, template, s, shared):
-    """A ``tendency=True`` model whose network output is zero: the explicit Euler step of
-    the vorticity equation on each sub-grid, of s_T·Δt (a classical scheme; the row
-    the trained network has to beat)."""
+def _skip_only(st, template, s, shared, tendency=True, **kw):
+    """A ``tendency`` model whose network output is zero: the classical step (explicit
+    Euler, or ``tendency="rk3"``) of the vorticity equation on each sub-grid, of s_T·Δt
+    (the row the trained network has to beat)."""
     import torch
 
     m = st.train(template, s=s, shared=shared, width=4, iterations=1, batch=1, pool=1,
-                 seed=0, tendency=True, progress_bar=False)
+                 seed=0, tendency=tendency, progress_bar=False, **kw)
     with torch.no_grad():
         for q in m.net.out.parameters():
             q.zero_()
@@ -353,8 +354,8 @@ def _skip_advance(model):
     s_h, s_w, s_t = model.s
 
     def advance(psi, p):
-        psi_s, _, _ = model._split(psi, p)
-        tend = model._tendency(*model._sub_grid_fields(psi_s))
+        psi_s, _, const = model._split(psi, p)
+        tend = model._tendency(psi_s, None, const)
         return psi + s_t * model.flow.dt * merge_space(tend, s_h, s_w), p
 
     return advance
@@ -518,6 +519,8 @@ def cylinder_table(case):
         ratio = e[-1] / fine["err"][-1] if fine is not None else float("nan")
         lines.append(f"| {r['label']} | {at(1)} | {at(10)} | {e[-1]:.3g} | {ratio:.2f} | "
                      f"{st_txt} | {rel} | {r['unit']:.3f} | {case['cn_unit'] / r['unit']:.2f} |")
+        if "alone" in r["label"]:   # the classical skip without its network: no target
+            continue
         if r is fine:
             ok = e[-1] <= CYL_ERROR_TARGET
             text += (f"- fine model: error at step {n} {e[-1]:.3f} (target ≤ "
@@ -555,20 +558,27 @@ def cylinder_figure(case, plt):
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(k, fontsize=8)
+                ax.set_ylabel(k.replace(" (no network)", "").replace(" step alone", "\nstep alone"),
+                              fontsize=8)
             if i == 0:
                 ax.set_title(f"step {step}", fontsize=9)
     fig.suptitle("cylinder 64×128, Re 100: vorticity from a shedding state", fontsize=10)
     return _report.save_figure(fig, "stagger_cylinder.png")
 
 
-TIME_CONFIGS = [((2, 2, 1), True), ((2, 2, 2), True), ((4, 4, 2), True)]   # tendency=True
+# (s, shared, tendency): the per-unit-time models; RK3 skips take the long s_T = 5 step
+# (Euler blows up past s_T = 2 at 128²: the table of issue 29 in docs/BENCHMARKS.md)
+TIME_CONFIGS = [((2, 2, 1), True, "euler"), ((2, 2, 2), True, "euler"),
+                ((2, 2, 5), True, "rk3")]
 STEP_CONFIGS = [((1, 1, 1), False), ((2, 2, 1), False), ((2, 2, 1), True)]
 CYL_CONFIGS = [((1, 1, 1), False), ((2, 2, 1), False)]
-# the cylinder's training options (issue 29 item 1): walls and inflow held exactly, start
-# states led round the body, seeded synthetic vortex streets behind it in half of them
-# (tendency=True blew up here: the skip has no penalisation term)
-CYL_TRAIN: dict = {"hard_walls": True, "starts": "blocked", "wake": 0.5}
+# the cylinder's training options (issue 29 item 1): the RK3 skip with the Brinkman term
+# and the projection (the network corrects a classical coarse step), training states from
+# the skip's own rollout past 2000 steps (its wake), penalised faces weighted 1/(λ + 1)
+# (their residual is λ + 1 times the velocity error), the loss-minimising pressure
+CYL_TRAIN: dict = {"tendency": "rk3", "starts": "self", "self_warm": 2000,
+                   "solid_weight": 0.05, "pressure": "projected"}
+SCHEME = {"euler": "Euler", "rk3": "RK3"}
 
 
 def run_issue29(args, wanted, torch, st, mf):
@@ -581,20 +591,19 @@ def run_issue29(args, wanted, torch, st, mf):
         if f"time{n}" not in wanted or (q and n == 128):   # --quick: one tiny grid
             continue
         nn = 16 if q else n
-        steps = 4 if q else args.steps
+        steps = 10 if q else args.steps   # a multiple of every s_T
         k = 2 if q else args.tests
         tests = [mf.decaying_turbulence(nn, seed=1000 + j, steps=steps) for j in range(k)]
         template = mf.decaying_turbulence(nn, steps=steps)
         its = 3 if q else args.iterations_time
         targs = argparse.Namespace(**{**vars(args), "lr": args.lr_time})
-        models = {_label(s, sh) + " + tendency": _model(st, template, s, sh, targs, its,
-                                                        2 if q else 4, args.models, f"t{nn}",
-                                                        tendency=True)
-                  for s, sh in TIME_CONFIGS}
-        for s, sh in TIME_CONFIGS:   # the skip alone: the coarse explicit Euler step
+        models = {f"{_label(s, sh)} + {SCHEME[t]} tendency": _model(
+            st, template, s, sh, targs, its, 2 if q else 4, args.models, f"t{nn}",
+            tendency=t) for s, sh, t in TIME_CONFIGS}
+        for s, sh, t in TIME_CONFIGS:   # the skip alone: the coarse classical step
             if s[2] > 1:
-                models[f"{_label(s, sh)} tendency alone (no network)"] = _skip_only(
-                    st, template, s, sh)
+                models[f"{_label(s, sh)} {SCHEME[t]} step alone (no network)"] = _skip_only(
+                    st, template, s, sh, tendency=t)
         case = time_case(nn, models, tests, args.repeats, torch)
         tab, tgt = time_table(case)
         ok_all &= "MISSED" not in tgt or nn != 128
@@ -624,9 +633,16 @@ def run_issue29(args, wanted, torch, st, mf):
         steps, long_steps = (4, 40) if q else (args.steps, 800)
         template = mf.cylinder_channel(ny, nx, steps=steps)
         its = 3 if q else args.iterations_cylshed
-        models = {_label(s, sh): _model(st, template, s, sh, args, its, 2 if q else 8,
-                                        args.models, "cyl29", **CYL_TRAIN)
+        kw = dict(CYL_TRAIN, self_warm=20) if q and "self_warm" in CYL_TRAIN else CYL_TRAIN
+        cargs = argparse.Namespace(**{**vars(args), "lr": args.lr_cylshed})
+        models = {_label(s, sh): _model(st, template, s, sh, cargs, its, 2 if q else 8,
+                                        args.models, "cylself", **kw)
                   for s, sh in CYL_CONFIGS}
+        if CYL_TRAIN.get("tendency"):   # the skip alone: the coarse classical step
+            for s, sh in CYL_CONFIGS:
+                models[f"{_label(s, sh)} {SCHEME[CYL_TRAIN['tendency']]} step alone "
+                       "(no network)"] = _skip_only(st, template, s, sh,
+                                                    tendency=CYL_TRAIN["tendency"])
         case = cylinder_case(models, ny, nx, warm, spacing, k, steps, long_steps,
                              args.repeats, torch)
         tab, tgt = cylinder_table(case)
@@ -657,8 +673,10 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=1200, help="training steps, 64² case")
     ap.add_argument("--iterations-128", type=int, default=500, help="training steps, 128²")
     ap.add_argument("--iterations-cyl", type=int, default=600, help="training steps, channel")
-    ap.add_argument("--iterations-cylshed", type=int, default=300,
+    ap.add_argument("--iterations-cylshed", type=int, default=600,
                     help="training steps, shedding cylinder (issue 29)")
+    ap.add_argument("--lr-cylshed", type=float, default=3e-4,
+                    help="learning rate of the shedding-cylinder models (issue 29)")
     ap.add_argument("--width", type=int, default=32, help="hidden channels of the fine net")
     ap.add_argument("--pool", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)

@@ -228,8 +228,9 @@ def test_stagger_benchmark_quick(capsys):
     assert "(2,2,1) vs (1,1,1), turbulence 16²" in out and "cylinder 16×32" in out
     # issue 29: per unit of simulated time against mac-cn's settings, per call, cylinder
     for row in ("| mac-cn (default: tol 1e-11) |", "| mac-cn, 2 Picard sweeps, 2Δt |",
-                "| (2,2,2) shared + tendency | 0.04 | 2 |",
-                "| (2,2,2) shared tendency alone (no network) | 0.04 | 2 |",
+                "| (2,2,2) shared + Euler tendency | 0.04 | 5 |",
+                "| (2,2,2) shared Euler step alone (no network) | 0.04 | 5 |",
+                "| (2,2,5) shared + RK3 tendency | 0.1 | 2 |",
                 "| mac-cn (reference) |"):
         assert row in out
     assert "time per network call at 16²" in out and "Strouhal" in out

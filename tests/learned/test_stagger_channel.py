@@ -173,7 +173,7 @@ def test_channel_options_train_reproducibly_and_reject_bad_input():
     with pytest.raises(ValueError, match="for flows with penalised cells"):
         st.train(turb, s=(1, 1, 1), iterations=1, batch=1, pool=1, hard_walls=True,
                  progress_bar=False)
-    with pytest.raises(ValueError, match="starts must be 'plug' or 'blocked'"):
+    with pytest.raises(ValueError, match="starts must be 'plug', 'blocked' or 'self'"):
         st.train(p, iterations=1, batch=1, pool=1, starts="wake", progress_bar=False)
     with pytest.raises(ValueError, match="wake > 0 needs starts='blocked'"):
         st.train(p, iterations=1, batch=1, pool=1, wake=0.5, progress_bar=False)

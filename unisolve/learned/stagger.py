@@ -187,10 +187,14 @@ def _check_s(s: Any) -> tuple[int, int, int]:
 
 # ----------------------------------------------------------------------------- physics loss
 def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
-                 p: torch.Tensor, weights: tuple[Any, Any] | None = None) -> torch.Tensor:
+                 p: torch.Tensor | None, weights: tuple[Any, Any] | None = None
+                 ) -> torch.Tensor:
     """⟨(Δt R_u)² + (Δt R_v)²⟩ of the step ψ⁰ → ψ¹ with pressure p (mean over batch and grid).
 
     Δt·R is the velocity error of the step, so the loss is in (velocity)².
+    ``p=None`` takes the pressure that minimises the (unweighted) loss, p* = −q with
+    Δ_h q = ∇·R(p = 0) (FFT; div∘grad is Δ_h on the MAC grid): R(p*) = R(0) − ∇q is
+    the divergence-free part of the residual, the only part that ψ¹ can change.
     ``weights`` = (w_u, w_v), arrays of the grid's shape, scales the residual face by
     face: ⟨(w_u Δt R_u)² + (w_v Δt R_v)²⟩ (see :func:`face_weights`), each component's
     mean (the mean pressure gradient) taken over the faces with w > 0.
@@ -212,7 +216,13 @@ def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
     >>> bool(np.isclose(float(still_half), 0.25 * float(still)))
     True
     """
-    r_u, r_v = flow.residual(psi0, psi1, p)
+    if p is None:
+        r_u, r_v = flow.residual(psi0, psi1, torch.zeros_like(psi1))
+        q = _inverse_laplacian_fine(flow, flow.divergence(r_u, r_v))
+        g_u, g_v = flow.gradient(q)
+        r_u, r_v = r_u - g_u, r_v - g_v
+    else:
+        r_u, r_v = flow.residual(psi0, psi1, p)
     if weights is not None:
         w_u, w_v = (r_u.new_tensor(np.asarray(w)) for w in weights)
         # the mean pressure gradient G is free: fit it on the weighted faces only, so
@@ -221,6 +231,13 @@ def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
         r_u = w_u * (r_u - r_u[..., on_u].mean(-1, keepdim=True)[..., None])
         r_v = w_v * (r_v - r_v[..., on_v].mean(-1, keepdim=True)[..., None])
     return ((r_u**2 + r_v**2) * flow.dt**2).mean()
+
+
+def _inverse_laplacian_fine(flow: MacFlow, f: torch.Tensor) -> torch.Tensor:
+    """The zero-mean q with Δ_h q = f − ⟨f⟩ on the fine periodic grid (torch, by FFT)."""
+    lam = laplacian_symbol(flow.ny, flow.nx, flow.h, flow.h)
+    lam[0, 0] = np.inf
+    return torch.fft.irfft2(torch.fft.rfft2(f) * f.new_tensor(1 / lam), s=flow.shape)
 
 
 # ----------------------------------------------------------------------------- channel options
@@ -529,8 +546,8 @@ class StaggerModel:
         if const is not None:
             c = const.expand(psi.shape[0], *const.shape)
             chans += [c[:, :, 0], c[:, :, 1]]
-        if self.config.get("tendency"):   # last channel: the coarse explicit ψ tendency
-            chans.append(self._tendency(u, v, w))
+        if self.config.get("tendency"):   # last channel: the coarse classical ψ tendency
+            chans.append(self._tendency(psi, (u, v, w), const))
         return torch.stack(chans, dim=2)
 
     def _sub_grid_fields(self, psi: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -541,15 +558,14 @@ class StaggerModel:
         v = -(psi.roll(-1, -1) - psi) / dx
         return u, v, (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
 
-    def _tendency(self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """∂ψ/∂t of the vorticity equation on the sub-grid, explicitly: the physics input
-        and skip connection of ``tendency=True`` models.
+    def _rate(self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """∂ψ/∂t of the vorticity equation on the sub-grid, explicitly:
 
             ∂ω/∂t = −(U + u)·∇ω + ν Δ_H ω,      ∂ψ/∂t = (−Δ_H)⁻¹ ∂ω/∂t   (ω = −Δψ),
 
         with u, v (faces, fluctuation about the mean flow U) averaged to the nodes,
         ∇ω by central differences and Δ_H, (−Δ_H)⁻¹ (FFT) on the sub-grid itself
-        (spacings s_H h, s_W h). Penalised cells are not in it: the network learns them.
+        (spacings s_H h, s_W h).
         """
         dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
         u_n = (u + u.roll(1, -2)) / 2 + self.flow.mean_flow[0]
@@ -558,16 +574,82 @@ class StaggerModel:
         w_y = (w.roll(-1, -2) - w.roll(1, -2)) / (2 * dy)
         lap = (w.roll(-1, -1) + w.roll(1, -1) - 2 * w) / dx**2 + \
             (w.roll(-1, -2) + w.roll(1, -2) - 2 * w) / dy**2
-        w_t = -(u_n * w_x + v_n * w_y) + self.flow.nu * lap
+        return self._inverse_laplacian(-(u_n * w_x + v_n * w_y) + self.flow.nu * lap)
+
+    def _inverse_laplacian(self, w: torch.Tensor) -> torch.Tensor:
+        """(−Δ_H)⁻¹ w on the sub-grid (FFT; the mean of the result is zero)."""
         hh, ww = w.shape[-2:]
         key = ("inverse", w.dtype, hh, ww)
         inv = self._const.get(key)
         if inv is None:
-            lam = -laplacian_symbol(hh, ww, dy, dx)
+            lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
             lam[0, 0] = np.inf   # the mean of ψ is irrelevant
             inv = torch.as_tensor(1 / lam, dtype=w.dtype)
             self._const[key] = inv
-        return torch.fft.irfft2(torch.fft.rfft2(w_t) * inv, s=(hh, ww))
+        return torch.fft.irfft2(torch.fft.rfft2(w) * inv, s=(hh, ww))
+
+    @property
+    def scheme(self) -> str | None:
+        """The classical step of the tendency skip: None, "euler" or "rk3"."""
+        t = self.config.get("tendency")
+        return None if not t else ("euler" if t is True else str(t))
+
+    def _tendency(self, psi: torch.Tensor, fields: tuple | None = None,
+                  const: Any = None) -> torch.Tensor:
+        """(ψ̃ − ψ)/(s_T Δt) of the coarse classical step ψ → ψ̃ of s_T Δt on every
+        sub-grid (B, G, h, w): the physics input and skip connection of ``tendency``
+        models, so that the untrained model (zero network output) *is* that step.
+
+        ``"euler"``: ψ̃ = ψ + τ ψ_t (τ = s_T Δt, ψ_t from :meth:`_rate`); ``"rk3"``: the
+        three-stage strong-stability-preserving Runge–Kutta step (Shu–Osher),
+
+            ψ⁽¹⁾ = ψ + τ ψ_t(ψ),   ψ⁽²⁾ = ¾ ψ + ¼ (ψ⁽¹⁾ + τ ψ_t(ψ⁽¹⁾)),
+            ψ̃ = ⅓ ψ + ⅔ (ψ⁽²⁾ + τ ψ_t(ψ⁽²⁾)),
+
+        stable for central advection up to a Courant number √3 where Euler is not
+        stable at any (so it allows the long steps of s_T > 1). Flows with penalised
+        cells then take the Brinkman term implicitly on the sub-grid's faces and
+        project back to a stream function (``const``: the sub-grid solid mask and u_b,
+        see :meth:`_penalised`).
+        """
+        u, v, w = self._sub_grid_fields(psi) if fields is None else fields
+        tau = self.s[2] * self.flow.dt
+        if self.scheme == "rk3":
+            y1 = psi + tau * self._rate(u, v, w)
+            y2 = 0.75 * psi + 0.25 * (y1 + tau * self._rate(*self._sub_grid_fields(y1)))
+            new = psi / 3 + 2 / 3 * (y2 + tau * self._rate(*self._sub_grid_fields(y2)))
+        else:
+            new = psi + tau * self._rate(u, v, w)
+        if const is not None:
+            new = self._penalised(new, const, tau)
+        return (new - psi) / tau
+
+    def _penalised(self, psi: torch.Tensor, const: Any, tau: float) -> torch.Tensor:
+        """The Brinkman term of τ, implicitly, then the projection back to a stream function.
+
+        On a face of a solid sub-grid cell (or of its west / south neighbour, the fine
+        grid's rule) u ← (u + λ u_b)/(1 + λ), v ← v/(1 + λ), λ = κ τ (κ = penalty/Δt)
+        applied to the whole velocity U + u; then ψ = (−Δ_H)⁻¹ ω_H(u, v): the
+        divergence-free part of the penalised velocity (its mean stays U: the mean
+        pressure gradient G of the scheme).
+        """
+        solid, u_b = const[:, 0] > 0.5, const[:, 1]        # (G, h, w)
+        key = ("penalty", psi.dtype, tau)
+        fac = self._const.get(key)
+        if fac is None:
+            lam = self.flow.penalty / self.flow.dt * tau
+            pen_u = (solid | solid.roll(1, -1)).to(psi.dtype)
+            pen_v = (solid | solid.roll(1, -2)).to(psi.dtype)
+            fac = (1 / (1 + lam * pen_u), lam * pen_u * u_b / (1 + lam * pen_u),
+                   1 / (1 + lam * pen_v))
+            self._const[key] = fac
+        u, v, _ = self._sub_grid_fields(psi)
+        big_u, big_v = self.flow.mean_flow
+        u = (big_u + u) * fac[0] + fac[1]
+        v = (big_v + v) * fac[2]
+        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+        w = (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
+        return self._inverse_laplacian(w) + psi.mean(dim=(-2, -1), keepdim=True)
 
     def _with_offsets(self, x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
         """Append to x (B, len(offsets), c, h, w) the one-hot channels of each sub-grid's
@@ -875,6 +957,23 @@ def _random_states(problem: FlowProblem, k: int, rng: np.random.Generator,
     return out
 
 
+def _self_states(model: StaggerModel, problem: FlowProblem, warm: int,
+                 keep: int = 400) -> np.ndarray:
+    """States ``warm`` … ``warm + keep`` of the (untrained: its classical skip) model's
+    own rollout from the problem's ψ⁰, (≈ keep / s_T + 1, ny, nx): ``starts="self"``."""
+    s_t = model.s[2]
+    steps = -(-(warm + keep) // s_t) * s_t
+    run = FlowProblem(problem.flow, problem.psi0, steps, problem.name, problem.meta)
+    with torch.no_grad():
+        traj = model.rollout(run, strided=True)
+    model._const.clear()   # constants made under inference mode cannot enter autograd
+    bank = traj[-(-warm // s_t):]
+    if not np.all(np.isfinite(bank)):
+        raise ValueError("the untrained model's own rollout blew up before the training "
+                         "states: use starts='blocked' or a smaller self_warm")
+    return bank
+
+
 def _check_count(name: str, v: Any, least: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
         raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
@@ -887,7 +986,8 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
           deviation_lr: float = 0.1, seed: int = 0,
           dtype: torch.dtype = torch.float32, progress_bar: bool = True,
           hard_walls: bool = False, solid_weight: float = 1.0, starts: str = "plug",
-          wake: float = 0.0, tendency: bool = False) -> StaggerModel:
+          wake: float = 0.0, tendency: bool | str = False,
+          self_warm: int = 2000, pressure: str = "network") -> StaggerModel:
     """Train a NeuralStagger model on the physics loss alone (no data).
 
     Parameters
@@ -926,19 +1026,33 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     solid_weight : float
         Weight of the residual on the penalised faces (the body's, and the walls'
         unless ``hard_walls``) relative to the fluid faces (:func:`face_weights`).
-    starts : {"plug", "blocked"}
+    starts : {"plug", "blocked", "self"}
         Channel start states: the plug flow plus noise everywhere (``"plug"``), or
         the plug flow led round the body plus noise in the fluid only (``"blocked"``,
-        see :func:`_random_states`).
+        see :func:`_random_states`). ``"self"`` (``tendency`` models, any flow): the
+        states of the untrained model's own rollout from the problem's ψ⁰, steps
+        ``self_warm`` to ``self_warm`` + 400 (for a channel: the wake it sheds by
+        then) — generated by the model's classical skip, no solver data.
+    self_warm : int
+        With ``starts="self"``: the rollout steps before the first state kept.
+    pressure : {"network", "projected"}
+        The pressure in the loss: the network's second output (the paper's set-up),
+        or the one that minimises the loss for the ψ¹ given (``p=None`` of
+        :func:`physics_loss`), so the loss measures ψ¹ alone. With penalised cells
+        a network pressure that lags lets ψ¹ absorb pressure errors and the rollouts
+        drift; ``"projected"`` leaves the network's pressure output at zero.
     wake : float
         With ``starts="blocked"``: the fraction of start states that carry a seeded
         random vortex street behind the body (generated, no solver data).
-    tendency : bool
-        Give every sub-network the explicit ψ tendency of the vorticity equation on
-        its own sub-grid (:meth:`StaggerModel._tendency`) as an input and add it to
-        its ψ output: the untrained model is the coarse explicit Euler step of
-        s_T·Δt, and the network learns the correction that zeroes the fine-grid
-        Crank–Nicolson residual (the loss is unchanged: still no data).
+    tendency : bool or {"euler", "rk3"}
+        Give every sub-network the ψ tendency of a classical step of s_T·Δt of the
+        vorticity equation on its own sub-grid (:meth:`StaggerModel._tendency`) as an
+        input and add it to its ψ output: the untrained model is that coarse step,
+        and the network learns the correction that zeroes the fine-grid
+        Crank–Nicolson residual (the loss is unchanged: still no data). ``True`` or
+        ``"euler"``: explicit Euler; ``"rk3"``: the SSP Runge–Kutta step, stable at
+        the long steps of s_T > 1. With penalised cells the step includes the
+        Brinkman term (implicitly) and the projection back to a stream function.
 
     Returns
     -------
@@ -978,11 +1092,20 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
     if isinstance(solid_weight, bool) or not isinstance(solid_weight, (int, float)) or \
             not 0 <= solid_weight < math.inf:
         raise ValueError(f"solid_weight must be a finite number >= 0, got {solid_weight!r}")
-    if starts not in ("plug", "blocked"):
-        raise ValueError(f"starts must be 'plug' or 'blocked', got {starts!r}")
+    if starts not in ("plug", "blocked", "self"):
+        raise ValueError(f"starts must be 'plug', 'blocked' or 'self', got {starts!r}")
+    self_warm = _check_count("self_warm", self_warm, 0)
+    if pressure not in ("network", "projected"):
+        raise ValueError(f"pressure must be 'network' or 'projected', got {pressure!r}")
     if isinstance(wake, bool) or not isinstance(wake, (int, float)) or not 0 <= wake <= 1:
         raise ValueError(f"wake must be a number in [0, 1], got {wake!r}")
-    if flow.solid is None and (hard_walls or starts != "plug" or wake):
+    if tendency not in (False, True, "euler", "rk3"):
+        raise ValueError(f"tendency must be False, True, 'euler' or 'rk3', got {tendency!r}")
+    tendency = "euler" if tendency is True else tendency
+    if starts == "self" and not tendency:
+        raise ValueError("starts='self' rolls the untrained model out, which is a zero "
+                         "update without the skip: pass tendency='rk3' (or 'euler')")
+    if flow.solid is None and (hard_walls or starts == "blocked" or wake):
         raise ValueError("hard_walls, starts='blocked' and wake are for flows with penalised "
                          "cells (a channel); leave them at their defaults for a periodic box")
     if wake and starts != "blocked":
@@ -998,7 +1121,7 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
               {"solid": flow.solid.tolist(),
                "u_b": (np.zeros(flow.shape) if flow.u_b is None else flow.u_b).tolist()},
               "case": problem.meta.get("case", ""), "hard_walls": bool(hard_walls),
-              "tendency": bool(tendency)}
+              "tendency": tendency}
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = StaggerNet(config["c_in"], 2, sub_width, config["levels"],
@@ -1009,9 +1132,12 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
 
     stepper = MacProjection(flow) if s_t > 1 else None
 
+    bank = _self_states(model, problem, self_warm) if starts == "self" else None
+
     def fresh(k: int) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [_multilevel_start(psi0, s_t, flow, stepper)
-                 for psi0 in _random_states(problem, k, rng, starts, wake)]
+        states = bank[rng.choice(len(bank), k)] if bank is not None else \
+            _random_states(problem, k, rng, starts, wake)
+        pairs = [_multilevel_start(psi0, s_t, flow, stepper) for psi0 in states]
         return np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
 
     pool_psi, pool_p = (torch.as_tensor(a, dtype=dtype) for a in fresh(pool))
@@ -1047,8 +1173,9 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
         p_new = p_new.reshape(batch, s_t, *flow.shape)
         # the fine sequence t_0 … t_{2 s_T − 1}; the outputs close the steps s_T−1 → 2 s_T−1
         seq = torch.cat([psi, psi_new], dim=1)
-        loss = sum(physics_loss(flow, seq[:, s_t - 1 + k], seq[:, s_t + k], p_new[:, k],
-                                weights) for k in range(s_t)) / s_t
+        loss = sum(physics_loss(flow, seq[:, s_t - 1 + k], seq[:, s_t + k],
+                                None if pressure == "projected" else p_new[:, k], weights)
+                   for k in range(s_t)) / s_t
         opt.zero_grad(set_to_none=True)
         value = float(loss.detach())
         recent = model.log.train_loss[-50:]
@@ -1082,7 +1209,9 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
                   "untie": untie, "deviation_lr": deviation_lr,
                   "dtype": str(dtype), "hard_walls": bool(hard_walls),
                   "solid_weight": solid_weight, "starts": starts, "wake": wake,
-                  "tendency": bool(tendency),
+                  "self_warm": self_warm if starts == "self" else None,
+                  "pressure": pressure,
+                  "tendency": tendency,
                   "skipped_steps": int(skipped)}   # loss spikes that updated nothing
     return model
 
