@@ -182,7 +182,7 @@ class MultilevelNet(nn.Module):
     >>> y = x.clone(); y[:, 0] *= 3.0
     >>> bool(torch.allclose(net(y), 3.0 * net(x), atol=1e-5))    # net(c r) = c net(r)
     True
-    >>> float(net(torch.zeros(1, 2, 16, 16)).abs().max())        # net(0) = 0
+    >>> float(net(torch.zeros(1, 2, 16, 16)).detach().abs().max())   # net(0) = 0
     0.0
     """
 
