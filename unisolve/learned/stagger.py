@@ -218,7 +218,7 @@ def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
     """
     if p is None:
         r_u, r_v = flow.residual(psi0, psi1, torch.zeros_like(psi1))
-        q = _inverse_laplacian_fine(flow, flow.divergence(r_u, r_v))
+        q = flow.poisson(flow.divergence(r_u, r_v))
         g_u, g_v = flow.gradient(q)
         r_u, r_v = r_u - g_u, r_v - g_v
     else:
@@ -231,13 +231,6 @@ def physics_loss(flow: MacFlow, psi0: torch.Tensor, psi1: torch.Tensor,
         r_u = w_u * (r_u - r_u[..., on_u].mean(-1, keepdim=True)[..., None])
         r_v = w_v * (r_v - r_v[..., on_v].mean(-1, keepdim=True)[..., None])
     return ((r_u**2 + r_v**2) * flow.dt**2).mean()
-
-
-def _inverse_laplacian_fine(flow: MacFlow, f: torch.Tensor) -> torch.Tensor:
-    """The zero-mean q with Δ_h q = f − ⟨f⟩ on the fine periodic grid (torch, by FFT)."""
-    lam = laplacian_symbol(flow.ny, flow.nx, flow.h, flow.h)
-    lam[0, 0] = np.inf
-    return torch.fft.irfft2(torch.fft.rfft2(f) * f.new_tensor(1 / lam), s=flow.shape)
 
 
 # ----------------------------------------------------------------------------- channel options
@@ -556,7 +549,12 @@ class StaggerModel:
         dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
         u = (psi.roll(-1, -2) - psi) / dy
         v = -(psi.roll(-1, -1) - psi) / dx
-        return u, v, (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
+        return u, v, self._sub_grid_vorticity(u, v)
+
+    def _sub_grid_vorticity(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """ω_H = δ_x v − δ_y u at the sub-grid's nodes (spacings s_H h, s_W h)."""
+        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
+        return (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
 
     def _rate(self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """∂ψ/∂t of the vorticity equation on the sub-grid, explicitly:
@@ -647,9 +645,8 @@ class StaggerModel:
         big_u, big_v = self.flow.mean_flow
         u = (big_u + u) * fac[0] + fac[1]
         v = (big_v + v) * fac[2]
-        dy, dx = self.s[0] * self.flow.h, self.s[1] * self.flow.h
-        w = (v - v.roll(1, -1)) / dx - (u - u.roll(1, -2)) / dy
-        return self._inverse_laplacian(w) + psi.mean(dim=(-2, -1), keepdim=True)
+        return self._inverse_laplacian(self._sub_grid_vorticity(u, v)) + \
+            psi.mean(dim=(-2, -1), keepdim=True)
 
     def _with_offsets(self, x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
         """Append to x (B, len(offsets), c, h, w) the one-hot channels of each sub-grid's
@@ -964,8 +961,7 @@ def _self_states(model: StaggerModel, problem: FlowProblem, warm: int,
     s_t = model.s[2]
     steps = -(-(warm + keep) // s_t) * s_t
     run = FlowProblem(problem.flow, problem.psi0, steps, problem.name, problem.meta)
-    with torch.no_grad():
-        traj = model.rollout(run, strided=True)
+    traj = model.rollout(run, strided=True)
     model._const.clear()   # constants made under inference mode cannot enter autograd
     bank = traj[-(-warm // s_t):]
     if not np.all(np.isfinite(bank)):

@@ -272,9 +272,10 @@ class MacFlow:
             r_v = r_v + k_v * (v1 - v_b)
         return r_u - _mean(r_u), r_v - _mean(r_v)
 
-    # -- spectral helpers (NumPy) -------------------------------------------------------
-    def poisson(self, f: np.ndarray) -> np.ndarray:
-        """The zero-mean q with Δ_h q = f − ⟨f⟩, by FFT (any leading batch shape).
+    # -- spectral helpers (NumPy; poisson takes torch tensors too) ----------------------
+    def poisson(self, f: Any) -> Any:
+        """The zero-mean q with Δ_h q = f − ⟨f⟩, by FFT (any leading batch shape; a torch
+        tensor gives a torch tensor, differentiable).
 
         Examples
         --------
@@ -287,6 +288,12 @@ class MacFlow:
             lam = laplacian_symbol(self.ny, self.nx, self.h, self.h)
             lam[0, 0] = 1.0
             self._lam = lam
+        if not isinstance(f, np.ndarray):   # torch (imported only when given a tensor)
+            import torch
+
+            inv = 1 / self._lam
+            inv[0, 0] = 0.0
+            return torch.fft.irfft2(torch.fft.rfft2(f) * f.new_tensor(inv), s=self.shape)
         q_hat = np.fft.rfft2(f) / self._lam
         q_hat[..., 0, 0] = 0.0
         return np.fft.irfft2(q_hat, s=self.shape)
