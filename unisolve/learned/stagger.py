@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ from ..registry import method
 from ..result import Result, Status
 from ..solvers.mac_projection import reference_rollout
 from .stagger_conv import fast_pass_enabled, inference_forward
-from .training import TrainingLog, read_model_file, resolve_model
+from .training import TrainingLog, read_model_file, resolve_model, torch_device
 
 __all__ = ["StaggerModel", "StaggerNet", "decompose", "face_weights", "merge_space",
            "merge_time", "neural_fine", "neural_stagger", "physics_loss", "reassemble",
@@ -466,6 +467,31 @@ def _levels(ny: int, nx: int) -> int:
     return levels
 
 
+@contextmanager
+def _cudnn_autotuned(device: torch.device) -> Iterator[None]:
+    """On a CUDA device, let cuDNN time its convolution algorithms for the rollout's shapes
+    (``torch.backends.cudnn.benchmark``) and restore the caller's setting afterwards.
+
+    The separate sub-networks are one grouped convolution (4 groups of width 16 for
+    (2, 2, 1)), for which cuDNN's default choice is slow: on an H200 the (2, 2, 1) step
+    at 512², batch 8, takes 59.4 ms with it and 9.3 ms after the timing, against the
+    fine network's 20.3 ms (``benchmarks/stagger_gpu.py``, 2026-12-04). The timing costs
+    a few milliseconds at the first step of each new shape. torch keeps the algorithm it
+    chose per convolution shape for the process, whatever the flag is later, so this
+    helps where a shape is first run inside a rollout (measured: 9.85 ms per step then,
+    59.5 ms when the same shapes were first run with the flag off).
+    """
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 # ----------------------------------------------------------------------------- the model
 class StaggerModel:
     """A trained NeuralStagger (or fine) model for one flow set-up.
@@ -518,15 +544,58 @@ class StaggerModel:
         """Fine (B, ny, nx) ψ and p → sub-grids (B, G, h, w), and the constant channels."""
         s_h, s_w, _ = self.s
         const = None
-        if self.flow.solid is not None:
-            const = self._const.get(psi.dtype)
-            if const is None:  # the solid mask and u_b on the sub-grids, made once per dtype
+        if self.flow.solid is not None:   # the solid mask and u_b on the sub-grids
+            def make() -> torch.Tensor:
                 u_b = self.flow.u_b if self.flow.u_b is not None else np.zeros(self.flow.shape)
-                fine = torch.as_tensor(np.stack([self.flow.solid.astype(np.float64), u_b]),
-                                       dtype=psi.dtype)
-                const = split_space(fine, s_h, s_w).transpose(0, 1)  # (G, 2, h, w)
-                self._const[psi.dtype] = const
+                fine = self._as(np.stack([self.flow.solid.astype(np.float64), u_b]), psi)
+                return split_space(fine, s_h, s_w).transpose(0, 1)  # (G, 2, h, w)
+            const = self._constant("solid", psi, make)
         return split_space(psi, s_h, s_w), split_space(p, s_h, s_w), const
+
+    # -- constants and device ------------------------------------------------------------
+    @staticmethod
+    def _as(a: Any, like: torch.Tensor) -> torch.Tensor:
+        """``a`` as a tensor of ``like``'s dtype on ``like``'s device."""
+        return torch.as_tensor(a, dtype=like.dtype, device=like.device)
+
+    def _constant(self, key: Any, like: torch.Tensor, make: Any) -> Any:
+        """A constant of the step (mask, FFT symbol, penalty factors), made once per
+        (key, dtype, device) by ``make()``.
+
+        It is made outside inference mode even when the caller runs under
+        ``torch.inference_mode`` (every rollout): an inference tensor cannot be saved
+        for backward, so a constant first made by a rollout would otherwise break the
+        training of the same model object afterwards.
+        """
+        full = (key, like.dtype, like.device)
+        c = self._const.get(full)
+        if c is None:
+            with torch.inference_mode(False):
+                c = make()
+            self._const[full] = c
+        return c
+
+    @property
+    def device(self) -> torch.device:
+        """Where the sub-networks' weights live (and the rollouts run)."""
+        return next(self.net.parameters()).device
+
+    def to(self, device: Any) -> StaggerModel:
+        """Move the sub-networks to ``device`` ("cpu", "cuda", a ``torch.device``); the
+        rollouts then run there and return NumPy arrays as before. Returns the model.
+
+        Examples
+        --------
+        >>> from unisolve.problems.mac_flow import decaying_turbulence
+        >>> p = decaying_turbulence(16, steps=2)
+        >>> m = train(p, s=(2, 2, 1), width=4, iterations=2, batch=2, pool=4,
+        ...           progress_bar=False)
+        >>> m.to("cpu").device.type
+        'cpu'
+        """
+        self.net.to(torch_device(device))
+        self._const.clear()   # the cached constants live on the old device
+        return self
 
     def _features(self, psi: torch.Tensor, p: torch.Tensor, const: Any) -> torch.Tensor:
         """Sub-grid inputs (B, G, c, h, w): ψ, u_H, v_H, ω_H, p (+ solid mask, u_b).
@@ -577,13 +646,12 @@ class StaggerModel:
     def _inverse_laplacian(self, w: torch.Tensor) -> torch.Tensor:
         """(−Δ_H)⁻¹ w on the sub-grid (FFT; the mean of the result is zero)."""
         hh, ww = w.shape[-2:]
-        key = ("inverse", w.dtype, hh, ww)
-        inv = self._const.get(key)
-        if inv is None:
+
+        def make() -> torch.Tensor:
             lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
             lam[0, 0] = np.inf   # the mean of ψ is irrelevant
-            inv = torch.as_tensor(1 / lam, dtype=w.dtype)
-            self._const[key] = inv
+            return self._as(1 / lam, w)
+        inv = self._constant(("inverse", hh, ww), w, make)
         return torch.fft.irfft2(torch.fft.rfft2(w) * inv, s=(hh, ww))
 
     @property
@@ -631,16 +699,15 @@ class StaggerModel:
         divergence-free part of the penalised velocity (its mean stays U: the mean
         pressure gradient G of the scheme).
         """
-        solid, u_b = const[:, 0] > 0.5, const[:, 1]        # (G, h, w)
-        key = ("penalty", psi.dtype, tau)
-        fac = self._const.get(key)
-        if fac is None:
+        def make() -> tuple[torch.Tensor, ...]:
+            solid, u_b = const[:, 0] > 0.5, const[:, 1]        # (G, h, w)
             lam = self.flow.penalty / self.flow.dt * tau
             pen_u = (solid | solid.roll(1, -1)).to(psi.dtype)
             pen_v = (solid | solid.roll(1, -2)).to(psi.dtype)
-            fac = (1 / (1 + lam * pen_u), lam * pen_u * u_b / (1 + lam * pen_u),
-                   1 / (1 + lam * pen_v))
-            self._const[key] = fac
+            return (1 / (1 + lam * pen_u), lam * pen_u * u_b / (1 + lam * pen_u),
+                    1 / (1 + lam * pen_v))
+        # per sub-grid set: all G (a rollout) or one (coarse_rollout's view const[g:g+1])
+        fac = self._constant(("penalty", tau, const.data_ptr(), tuple(const.shape)), psi, make)
         u, v, _ = self._sub_grid_fields(psi)
         big_u, big_v = self.flow.mean_flow
         u = (big_u + u) * fac[0] + fac[1]
@@ -652,7 +719,9 @@ class StaggerModel:
         """Append to x (B, len(offsets), c, h, w) the one-hot channels of each sub-grid's
         offset: what the shared network is told about which sub-grid it sees."""
         b, g, _, hh, ww = x.shape
-        hot = torch.eye(self.groups, dtype=x.dtype)[list(offsets)]
+        offsets = tuple(offsets)
+        hot = self._constant(("offsets", offsets), x, lambda: torch.eye(
+            self.groups, dtype=x.dtype, device=x.device)[list(offsets)])
         return torch.cat([x, hot[None, :, :, None, None].expand(b, g, self.groups, hh, ww)],
                          dim=2)
 
@@ -673,13 +742,12 @@ class StaggerModel:
         so the physics loss is equally conditioned on large and small scales.
         """
         hh, ww = out.shape[-2:]
-        key = (out.dtype, hh, ww)
-        sym = self._const.get(key)
-        if sym is None:
+
+        def make() -> torch.Tensor:
             lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
             lam[0, 0] = np.inf   # the mean of ψ and p is irrelevant
-            sym = torch.as_tensor(1 / np.sqrt(lam), dtype=out.dtype)
-            self._const[key] = sym
+            return self._as(1 / np.sqrt(lam), out)
+        sym = self._constant(("spectral", hh, ww), out, make)
         return torch.fft.irfft2(torch.fft.rfft2(out) * sym, s=(hh, ww))
 
     def _with_skip(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -697,10 +765,7 @@ class StaggerModel:
         out = merge_space(out.transpose(1, 2), s_h, s_w)  # (B, 2, ny, nx)
         upd = out[:, 0]
         if self.config.get("hard_walls"):   # walls and inflow keep their velocities exactly
-            keep = self._const.get(("keep", upd.dtype))
-            if keep is None:
-                keep = torch.as_tensor(~static_nodes(self.flow), dtype=upd.dtype)
-                self._const[("keep", upd.dtype)] = keep
+            keep = self._constant("keep", upd, lambda: self._as(~static_nodes(self.flow), upd))
             upd = upd * keep
         return psi + s_t * self.flow.dt * upd, out[:, 1]
 
@@ -712,10 +777,10 @@ class StaggerModel:
         starts the time sub-sequence through ψ⁰ alone (a strided rollout)."""
         lanes = self.s[2] if lanes is None else lanes
         starts = [_multilevel_start(q.psi0, lanes, q.flow) for q in problems]
-        dtype = next(self.net.parameters()).dtype
+        w = next(self.net.parameters())
         shape = self.flow.shape
-        psi = torch.as_tensor(np.stack([a for a, _ in starts]), dtype=dtype).reshape(-1, *shape)
-        p = torch.as_tensor(np.stack([b for _, b in starts]), dtype=dtype).reshape(-1, *shape)
+        psi = self._as(np.stack([a for a, _ in starts]), w).reshape(-1, *shape)
+        p = self._as(np.stack([b for _, b in starts]), w).reshape(-1, *shape)
         return psi, p
 
     def check(self, problem: Any) -> None:
@@ -745,6 +810,11 @@ class StaggerModel:
         sub-sequences of the interleaved rollout never read each other, so these are
         the interleaved rollout's levels ``[::s_T]``.
 
+        The rollout runs where the model is (:meth:`to`); on a CUDA device with cuDNN's
+        algorithm timing on (``torch.backends.cudnn.benchmark``, the caller's setting
+        restored afterwards), which the grouped convolutions of separate sub-networks
+        need to be fast.
+
         Examples
         --------
         >>> from unisolve.problems.mac_flow import decaying_turbulence
@@ -773,11 +843,11 @@ class StaggerModel:
         lanes = 1 if strided else s_t     # the sub-sequences advanced: through ψ⁰ only, or all
         psi, p = self._initial(probs, lanes)      # the K · lanes current states
         out = [psi.reshape(len(probs), lanes, *shape)]
-        with torch.inference_mode():
+        with torch.inference_mode(), _cudnn_autotuned(psi.device):
             for _ in range(steps // s_t):
                 psi, p = self.advance(psi, p)
                 out.append(psi.reshape(len(probs), lanes, *shape))
-        traj = torch.cat(out, dim=1).double().numpy()
+        traj = torch.cat(out, dim=1).to("cpu", torch.float64).numpy()
         traj = traj if strided else traj[:, : steps + 1]
         return traj if many else traj[0]
 
@@ -808,25 +878,28 @@ class StaggerModel:
                              f"got {offset!r}")
         steps = problem.steps if steps is None else int(steps)
         g = a * s_w + b
-        dtype = next(self.net.parameters()).dtype
-        net = self.net if self.shared else self.net.group(g).to(dtype)
-        psi_s, p_s, const = self._split(torch.as_tensor(problem.psi0[None], dtype=dtype),
-                                        torch.zeros((1, *problem.flow.shape), dtype=dtype))
+        w = next(self.net.parameters())
+        net = self.net if self.shared else self.net.group(g).to(w.dtype).to(w.device)
+        psi_s, p_s, const = self._split(self._as(problem.psi0[None], w),
+                                        w.new_zeros((1, *problem.flow.shape)))
         psi, p = psi_s[:, g:g + 1], p_s[:, g:g + 1]          # (1, 1, h, w)
         const = None if const is None else const[g:g + 1]
         out = [psi[:, 0]]
-        with torch.inference_mode():
+        with torch.inference_mode(), _cudnn_autotuned(psi.device):
             for _ in range(steps):
                 x = self._features(psi, p, const)            # (1, 1, c, h, w)
                 z = self._with_offsets(x, [g]) if self.shared else x
                 upd = self._with_skip(self._spectral(net(z[:, 0]))[:, None], x)
                 psi, p = psi + self.flow.dt * upd[:, :, 0], upd[:, :, 1]
                 out.append(psi[:, 0])
-        return torch.cat(out).double().numpy()
+        return torch.cat(out).to("cpu", torch.float64).numpy()
 
     def solve(self, problem: FlowProblem, steps: int | None = None, *,
-              strided: bool = False) -> Result:
-        """Roll out and report (see the ``neural-stagger`` method)."""
+              strided: bool = False, device: Any = None) -> Result:
+        """Roll out and report (see the ``neural-stagger`` method); ``device`` moves the
+        model there first (:meth:`to`)."""
+        if device is not None:
+            self.to(device)
         t0 = time.perf_counter()
         traj = self.rollout(problem, steps, strided=strided)
         seconds = time.perf_counter() - t0
@@ -834,6 +907,7 @@ class StaggerModel:
         n = (len(traj) - 1) * every              # Δt steps simulated
         finite = bool(np.all(np.isfinite(traj)))
         info = {"s": self.s, "shared": self.shared, "parameters": self.parameters,
+                "device": str(self.device),
                 "strided": bool(strided), "time_levels_every": every,
                 "network_calls": n // self.s[2], "simulated_time": n * self.flow.dt,
                 "rollout_seconds": seconds,   # the rollout alone (no reference run)
@@ -962,7 +1036,6 @@ def _self_states(model: StaggerModel, problem: FlowProblem, warm: int,
     steps = -(-(warm + keep) // s_t) * s_t
     run = FlowProblem(problem.flow, problem.psi0, steps, problem.name, problem.meta)
     traj = model.rollout(run, strided=True)
-    model._const.clear()   # constants made under inference mode cannot enter autograd
     bank = traj[-(-warm // s_t):]
     if not np.all(np.isfinite(bank)):
         raise ValueError("the untrained model's own rollout blew up before the training "
@@ -1213,19 +1286,20 @@ def train(problem: FlowProblem, *, s: Sequence[int] = (2, 2, 1), shared: bool = 
 
 
 def _solve(name: str, problem: Any, model: Any, steps: int | None,
-           strided: bool = False) -> Result:
+           strided: bool = False, device: Any = None) -> Result:
     s = "(1, 1, 1)" if name == "neural-fine" else "(2, 2, 1)"
     model = resolve_model(model, StaggerModel, name,
                           f"model = unisolve.learned.stagger.train(problem, s={s})")
     if model.name != name:
         raise ValueError(f"method {name!r} got a model with s = {model.s}: use "
                          f"method={model.name!r}")
-    return model.solve(problem, steps, strided=strided)
+    return model.solve(problem, steps, strided=strided, device=device)
 
 
 @method("neural-stagger", kinds=("flow",))
 def neural_stagger(problem: FlowProblem, *, model: Any = None,
-                   steps: int | None = None, strided: bool = False) -> Result:
+                   steps: int | None = None, strided: bool = False,
+                   device: Any = None) -> Result:
     """NeuralStagger (Huang et al. 2023): coarse sub-grid networks, re-assembled each step.
 
     Parameters
@@ -1238,6 +1312,9 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
     strided : bool
         Advance only the time sub-sequence through ψ⁰: one network call per s_T·Δt,
         ``x`` holds the levels 0, s_T, 2 s_T, … (see :meth:`StaggerModel.rollout`).
+    device : str or torch.device, optional
+        Run the rollout there ("cuda": the GPU); the model is moved
+        (:meth:`StaggerModel.to`) and stays there. Default: where the model is.
 
     Returns
     -------
@@ -1263,11 +1340,12 @@ def neural_stagger(problem: FlowProblem, *, model: Any = None,
     >>> r.x.shape, len(r.info["velocity_error"]), r.status.name
     ((5, 16, 16), 5, 'COMPLETED')
     """
-    return _solve("neural-stagger", problem, model, steps, strided)
+    return _solve("neural-stagger", problem, model, steps, strided, device)
 
 
 @method("neural-fine", kinds=("flow",))
-def neural_fine(problem: FlowProblem, *, model: Any = None, steps: int | None = None) -> Result:
+def neural_fine(problem: FlowProblem, *, model: Any = None, steps: int | None = None,
+                device: Any = None) -> Result:
     """Physics-constrained neural time-stepper on the full grid (NeuralStagger's baseline).
 
     Parameters
@@ -1277,6 +1355,8 @@ def neural_fine(problem: FlowProblem, *, model: Any = None, steps: int | None = 
         From :func:`train` with s = (1, 1, 1).
     steps : int, optional
         Steps to roll out (default ``problem.steps``).
+    device : str or torch.device, optional
+        As for ``neural-stagger``.
 
     Returns
     -------
@@ -1293,4 +1373,4 @@ def neural_fine(problem: FlowProblem, *, model: Any = None, steps: int | None = 
     >>> us.solve(p, method="neural-fine", model=m).x.shape
     (4, 16, 16)
     """
-    return _solve("neural-fine", problem, model, steps)
+    return _solve("neural-fine", problem, model, steps, device=device)
