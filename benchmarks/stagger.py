@@ -264,16 +264,15 @@ CLASSICAL = [  # (label, Δt multiple of the problem's, Picard tol, Picard maxit
 ]
 
 
-def _classical_traj(problem, dt_mult, tol, maxiter, horizon, psi0=None):
-    """mac-cn with the given settings from ψ⁰ (default the problem's) to the time
-    ``horizon``: (trajectory, seconds, steps, status)."""
+def _classical_traj(problem, dt_mult, tol, maxiter, horizon):
+    """mac-cn with the given settings from the problem's ψ⁰ to the time ``horizon``:
+    (trajectory, seconds, steps, status)."""
     from unisolve.solvers.mac_projection import MacProjection
 
     flow = dataclasses.replace(problem.flow, dt=problem.flow.dt * dt_mult)
     steps = round(horizon / flow.dt)
     t0 = time.perf_counter()
-    traj, rec = MacProjection(flow, tol, maxiter).rollout(
-        problem.psi0 if psi0 is None else psi0, steps)
+    traj, rec = MacProjection(flow, tol, maxiter).rollout(problem.psi0, steps)
     return traj, time.perf_counter() - t0, steps, rec["status"]
 
 
