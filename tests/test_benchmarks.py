@@ -240,6 +240,25 @@ def test_stagger_benchmark_quick(capsys):
         assert out.count(row) == 2
 
 
+def test_stagger_time_table_marks_finite_blow_ups():
+    """A classical setting whose mean error over the tests is astronomically large but
+    finite (one trajectory blew up without overflowing, as on the 2026-12-04 GPU host) is
+    shown as diverged and never chosen as the fastest accurate peer."""
+    stag = _load("stagger")
+
+    def row(label, err, unit, status="MAX_ITER"):
+        return {"label": label, "kind": "classical", "dt": 0.02, "calls": 50, "s_t": 1,
+                "unit1": unit, "unitk": None, "err": err, "status": status}
+
+    case = {"rows": [row("default", 0.0, 1.0, "CONVERGED"), row("cheap", 2.1e100, 0.1),
+                     row("2 sweeps", 1e-3, 0.2), row("nan", float("nan"), 0.05, "NONFINITE")],
+            "tests": 4, "horizon": 1.0}
+    tab, _ = stag.time_table(case)
+    assert "| cheap | 0.02 | 50 | diverged (mean error 2.1e+100) |" in tab
+    assert "| nan | 0.02 | 50 | diverged (NONFINITE) |" in tab
+    assert "| 2 sweeps | 0.02 | 50 | 0.001 | 0.200 | 5.00 | 1.00 |" in tab
+
+
 def test_stagger_gpu_benchmark_smoke(capsys):
     """benchmarks/stagger_gpu.py on the CPU at smoke size (its GPU rows need CUDA): every
     setting's step row, the device check (CPU against CPU: exactly 0) and the per-unit-time
