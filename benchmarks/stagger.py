@@ -804,7 +804,7 @@ def main(argv=None) -> int:
     print(f"whole benchmark {total / 60:.1f} min")
     if not q and not args.no_write:
         head = (_report.header(_report.command_line())
-                + "- GPU: none lent to this session (CPU numbers only)\n"
+                + "- CPU numbers only (GPU timings: `benchmarks/stagger_gpu.py`)\n"
                 + f"- threads: {torch.get_num_threads()}; times are medians of "
                   f"{args.repeats} interleaved runs; whole benchmark {total / 60:.0f} min\n\n")
         if cases:
