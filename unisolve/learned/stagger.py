@@ -643,15 +643,18 @@ class StaggerModel:
             (w.roll(-1, -2) + w.roll(1, -2) - 2 * w) / dy**2
         return self._inverse_laplacian(-(u_n * w_x + v_n * w_y) + self.flow.nu * lap)
 
+    def _sub_grid_symbol(self, hh: int, ww: int) -> np.ndarray:
+        """The rfft2 symbol of −Δ_H on an (hh, ww) sub-grid (spacings s_H h, s_W h), with
+        ∞ at the mean mode: its inverse and inverse square root leave the mean out."""
+        lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
+        lam[0, 0] = np.inf   # the mean of ψ (and p) is irrelevant
+        return lam
+
     def _inverse_laplacian(self, w: torch.Tensor) -> torch.Tensor:
         """(−Δ_H)⁻¹ w on the sub-grid (FFT; the mean of the result is zero)."""
         hh, ww = w.shape[-2:]
-
-        def make() -> torch.Tensor:
-            lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
-            lam[0, 0] = np.inf   # the mean of ψ is irrelevant
-            return self._as(1 / lam, w)
-        inv = self._constant(("inverse", hh, ww), w, make)
+        inv = self._constant(("inverse", hh, ww), w,
+                             lambda: self._as(1 / self._sub_grid_symbol(hh, ww), w))
         return torch.fft.irfft2(torch.fft.rfft2(w) * inv, s=(hh, ww))
 
     @property
@@ -742,12 +745,8 @@ class StaggerModel:
         so the physics loss is equally conditioned on large and small scales.
         """
         hh, ww = out.shape[-2:]
-
-        def make() -> torch.Tensor:
-            lam = -laplacian_symbol(hh, ww, self.s[0] * self.flow.h, self.s[1] * self.flow.h)
-            lam[0, 0] = np.inf   # the mean of ψ and p is irrelevant
-            return self._as(1 / np.sqrt(lam), out)
-        sym = self._constant(("spectral", hh, ww), out, make)
+        sym = self._constant(("spectral", hh, ww), out,
+                             lambda: self._as(1 / np.sqrt(self._sub_grid_symbol(hh, ww)), out))
         return torch.fft.irfft2(torch.fft.rfft2(out) * sym, s=(hh, ww))
 
     def _with_skip(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -879,7 +878,7 @@ class StaggerModel:
         steps = problem.steps if steps is None else int(steps)
         g = a * s_w + b
         w = next(self.net.parameters())
-        net = self.net if self.shared else self.net.group(g).to(w.dtype).to(w.device)
+        net = self.net if self.shared else self.net.group(g).to(device=w.device, dtype=w.dtype)
         psi_s, p_s, const = self._split(self._as(problem.psi0[None], w),
                                         w.new_zeros((1, *problem.flow.shape)))
         psi, p = psi_s[:, g:g + 1], p_s[:, g:g + 1]          # (1, 1, h, w)
